@@ -1,0 +1,90 @@
+import { EventEmitter } from 'node:events';
+import type { Transaction } from 'kysely';
+import type { Database } from '../storage/schema.js';
+import type { Storage } from '../storage/database.js';
+
+export type Trx = Transaction<Database>;
+
+export interface ChangeEvent {
+  type: string;
+  project?: string | null;
+  environment?: string | null;
+  flag?: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** What a write does besides its own rows: audit events and which environments' revisions move. */
+export interface ChangeRecorder {
+  readonly actor: string;
+  event(e: ChangeEvent): void;
+  /** Marks environments whose SDK payload changed; `'*'` means all of them. */
+  touch(environments: string | string[] | '*'): void;
+}
+
+export interface RevisionChange {
+  environment: string;
+  revision: number;
+}
+
+/**
+ * The one way to change configuration: a transaction that also appends the audit events and bumps
+ * the revision of every touched environment. Listeners hear `revision` after the commit.
+ */
+export class Changes extends EventEmitter<{ revision: [RevisionChange[]] }> {
+  constructor(private readonly storage: Storage) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  async write<T>(actor: string, work: (trx: Trx, change: ChangeRecorder) => Promise<T>): Promise<T> {
+    const events: ChangeEvent[] = [];
+    let touched: Set<string> | '*' = new Set();
+    const recorder: ChangeRecorder = {
+      actor,
+      event: (e) => events.push(e),
+      touch: (envs) => {
+        if (touched === '*') return;
+        if (envs === '*') touched = '*';
+        else for (const env of Array.isArray(envs) ? envs : [envs]) (touched as Set<string>).add(env);
+      },
+    };
+    let bumped: RevisionChange[] = [];
+    const result = await this.storage.db.transaction().execute(async (trx) => {
+      const value = await work(trx, recorder);
+      const now = new Date().toISOString();
+      if (events.length > 0) {
+        await trx
+          .insertInto('events')
+          .values(
+            events.map((e) => ({
+              type: e.type,
+              actor,
+              project: e.project ?? null,
+              environment: e.environment ?? null,
+              flag: e.flag ?? null,
+              before: e.before === undefined ? null : JSON.stringify(e.before),
+              after: e.after === undefined ? null : JSON.stringify(e.after),
+              created_at: now,
+            })),
+          )
+          .execute();
+      }
+      bumped = await bumpRevisions(trx, touched);
+      return value;
+    });
+    if (bumped.length > 0) this.emit('revision', bumped);
+    return result;
+  }
+}
+
+async function bumpRevisions(trx: Trx, touched: Set<string> | '*'): Promise<RevisionChange[]> {
+  if (touched !== '*' && touched.size === 0) return [];
+  let query = trx.updateTable('environments').set((eb) => ({ revision: eb('revision', '+', 1) }));
+  if (touched !== '*') query = query.where('name', 'in', [...touched]);
+  await query.execute();
+  let select = trx.selectFrom('environments').select(['name', 'revision']);
+  if (touched !== '*') select = select.where('name', 'in', [...touched]);
+  const rows = await select.execute();
+  return rows.map((r) => ({ environment: r.name, revision: Number(r.revision) }));
+}

@@ -1,0 +1,12 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../database.js';
+import * as initial from './001-initial.js';
+
+export interface VersionedMigration {
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
+}
+
+/** Ordered by name; never rename or edit a migration that has shipped, add a new one. */
+export const migrations: Record<string, VersionedMigration> = {
+  '001-initial': initial,
+};
