@@ -5,6 +5,7 @@ import { openStorage, type Storage } from './storage/database.js';
 import { Changes } from './events/changes.js';
 import { TokenService } from './auth/tokens.js';
 import { installProblemHandlers } from './http/problem.js';
+import { installValidators } from './http/validation.js';
 import type { ServerConfig, Services } from './services.js';
 import operationsRoutes from './operations/routes.js';
 import tokenRoutes from './auth/routes.js';
@@ -46,10 +47,10 @@ export async function buildApp({ config, storage: given, logger }: BuildOptions)
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
     },
     bodyLimit: config.bodyLimit,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     forceCloseConnections: true,
   });
   installProblemHandlers(app);
+  installValidators(app);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Switchyard API', version: '0.1.0', description: 'Feature flags, progressive delivery and guarded rollouts.' },

@@ -35,7 +35,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if ((error as FastifyError).validation) {
       const errors = (error as FastifyError).validation!.map((v) => ({
         field: `${(error as FastifyError).validationContext ?? 'body'}${v.instancePath || ''}`,
-        message: v.message ?? 'is invalid',
+        message: explain(v),
       }));
       const first = errors[0];
       return sendProblem(reply, 400, 'Bad Request', `Invalid ${first.field}: ${first.message}.`, { errors });
@@ -59,4 +59,22 @@ function titleFor(status: number): string {
   return (
     { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' } as Record<number, string>
   )[status] ?? 'Error';
+}
+
+/** Turns an Ajv error into words a person can act on. */
+function explain(v: { keyword: string; message?: string; params: Record<string, any> }): string {
+  switch (v.keyword) {
+    case 'additionalProperties':
+      return `has an unknown property "${v.params.additionalProperty}"; remove it`;
+    case 'required':
+      return `is missing the required property "${v.params.missingProperty}"`;
+    case 'enum':
+      return `must be one of ${(v.params.allowedValues as unknown[]).map((a) => JSON.stringify(a)).join(', ')}`;
+    case 'maxLength':
+      return `is too long (at most ${v.params.limit} characters)`;
+    case 'pattern':
+      return `has characters that are not allowed (must match ${v.params.pattern})`;
+    default:
+      return v.message ?? 'is invalid';
+  }
 }
