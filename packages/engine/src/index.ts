@@ -1,1 +1,6 @@
 export * from './types.js';
+export { compile, type CompileOptions, type ImpressionEvent } from './compile.js';
+export { applyDelta, type DeltaEvent } from './delta.js';
+export { murmur3 } from './murmur3.js';
+export { bucket100, bucket10000, rolloutThreshold } from './rollout.js';
+export { resolveContextValue } from './context.js';

@@ -8,7 +8,7 @@ export type Operator =
   | 'STR_CONTAINS' | 'STR_STARTS_WITH' | 'STR_ENDS_WITH'
   | 'NUM_EQ' | 'NUM_GT' | 'NUM_GTE' | 'NUM_LT' | 'NUM_LTE'
   | 'DATE_AFTER' | 'DATE_BEFORE'
-  | 'SEMVER_EQ' | 'SEMVER_GT' | 'SEMVER_LT'
+  | 'SEMVER_EQ' | 'SEMVER_GT' | 'SEMVER_LT' | 'SEMVER_GTE' | 'SEMVER_LTE'
   | 'REGEX' | 'IN_CIDR';
 
 export interface Constraint {
@@ -117,6 +117,8 @@ export interface EvaluationDetail {
   strategyIndex?: number;
   /** Error code when reason is ERROR (e.g. FLAG_NOT_FOUND). */
   errorCode?: 'FLAG_NOT_FOUND' | 'PARSE_ERROR' | 'GENERAL';
+  /** Present (true) when the flag asks for impression events. */
+  impressionData?: boolean;
 }
 
 export interface Evaluator {

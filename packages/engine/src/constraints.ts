@@ -1,0 +1,267 @@
+/**
+ * Constraint compilation. Every operator is turned into a closure once, with its constant side
+ * (value lists, regexes, semver versions, CIDR ranges, dates, numbers) parsed at compile time.
+ * Semantics follow the Unleash Node SDK (unleash-client v6) operator for operator:
+ *  - an unknown operator is false, even when inverted;
+ *  - `inverted` negates the operator's result (including "context value missing → false");
+ *  - `caseInsensitive` applies to STR_* (via toLocaleLowerCase) and REGEX only;
+ *  - list values are cleaned like Unleash: empty strings dropped, the rest trimmed;
+ *  - DATE_* compare `context.currentTime` (or now), whatever the constraint's contextName says.
+ */
+import { RE2JS } from 're2js';
+import { SemVer } from 'semver';
+import { rawContextValue, resolveContextValue } from './context.js';
+import { parseV4, parseV6, v4PrefixEqual, v6Equal, v6PrefixEqual, type V4, type V6 } from './ip.js';
+import type { Constraint, Context } from './types.js';
+
+export type Check = (ctx: Context) => boolean;
+
+const FALSE: Check = () => false;
+const TRUE: Check = () => true;
+
+function cleanValues(values: unknown): string[] {
+  if (!Array.isArray(values)) return [];
+  const out: string[] = [];
+  for (const v of values) if (v) out.push(typeof v === 'string' ? v.trim() : String(v).trim());
+  return out;
+}
+
+function compileIn(c: Constraint): Check {
+  const values = cleanValues(c.values);
+  const field = c.contextName;
+  const notIn = c.operator === 'NOT_IN';
+  if (values.length <= 4) {
+    const n = values.length;
+    return (ctx) => {
+      const v = resolveContextValue(ctx, field);
+      let isIn = false;
+      if (v !== undefined) {
+        for (let i = 0; i < n; i++) {
+          if (values[i] === v) {
+            isIn = true;
+            break;
+          }
+        }
+      }
+      return isIn !== notIn;
+    };
+  }
+  const set = new Set(values);
+  return (ctx) => {
+    const v = resolveContextValue(ctx, field);
+    const isIn = v !== undefined && set.has(v);
+    return isIn !== notIn;
+  };
+}
+
+function compileString(c: Constraint): Check {
+  const field = c.contextName;
+  const ci = !!c.caseInsensitive;
+  const values = ci ? cleanValues(c.values).map((v) => v.toLocaleLowerCase()) : cleanValues(c.values);
+  const n = values.length;
+  const lower = (v: string | undefined) => (ci && v !== undefined ? v.toLocaleLowerCase() : v);
+  switch (c.operator) {
+    case 'STR_STARTS_WITH':
+      return (ctx) => {
+        const v = lower(resolveContextValue(ctx, field));
+        if (v === undefined) return false;
+        for (let i = 0; i < n; i++) if (v.startsWith(values[i])) return true;
+        return false;
+      };
+    case 'STR_ENDS_WITH':
+      return (ctx) => {
+        const v = lower(resolveContextValue(ctx, field));
+        if (v === undefined) return false;
+        for (let i = 0; i < n; i++) if (v.endsWith(values[i])) return true;
+        return false;
+      };
+    default:
+      return (ctx) => {
+        const v = lower(resolveContextValue(ctx, field));
+        if (v === undefined) return false;
+        for (let i = 0; i < n; i++) if (v.includes(values[i])) return true;
+        return false;
+      };
+  }
+}
+
+function compileNumber(c: Constraint): Check {
+  const field = c.contextName;
+  const value = Number(c.value);
+  if (Number.isNaN(value)) return FALSE;
+  const num = (ctx: Context): number => {
+    const raw = rawContextValue(ctx, field);
+    if (typeof raw === 'number') return raw;
+    if (typeof raw === 'string') return Number(raw);
+    if (raw === undefined) return NaN;
+    return Number(String(raw));
+  };
+  // NaN context values compare false with every operator, as in Unleash.
+  switch (c.operator) {
+    case 'NUM_EQ':
+      return (ctx) => num(ctx) === value;
+    case 'NUM_GT':
+      return (ctx) => num(ctx) > value;
+    case 'NUM_GTE':
+      return (ctx) => num(ctx) >= value;
+    case 'NUM_LT':
+      return (ctx) => num(ctx) < value;
+    default:
+      return (ctx) => num(ctx) <= value;
+  }
+}
+
+function currentTime(ctx: Context): number {
+  const t = ctx.currentTime as unknown;
+  if (!t) return Date.now();
+  if (t instanceof Date) return t.getTime();
+  if (typeof t === 'string') return Date.parse(t);
+  return new Date(t as number).getTime();
+}
+
+function compileDate(c: Constraint): Check {
+  const value = new Date(c.value as string).getTime();
+  if (Number.isNaN(value)) return FALSE;
+  return c.operator === 'DATE_AFTER' ? (ctx) => currentTime(ctx) > value : (ctx) => currentTime(ctx) < value;
+}
+
+/** Small bounded cache of parsed context versions (null = not a valid semver for Unleash). */
+const semverCache = new Map<string, SemVer | null>();
+function parseContextSemver(v: string): SemVer | null {
+  let p = semverCache.get(v);
+  if (p !== undefined) return p;
+  p = null;
+  // Unleash: semver.valid(v) (strict, trims whitespace) and not starting with "v".
+  if (v.length <= 256 && !v.startsWith('v')) {
+    try {
+      p = new SemVer(v);
+    } catch {
+      p = null;
+    }
+  }
+  if (semverCache.size >= 1000) semverCache.clear();
+  semverCache.set(v, p);
+  return p;
+}
+
+function compileSemver(c: Constraint): Check {
+  const field = c.contextName;
+  let target: SemVer;
+  try {
+    target = new SemVer(c.value as string);
+  } catch {
+    return FALSE;
+  }
+  const cmp = (ctx: Context): number => {
+    const v = resolveContextValue(ctx, field);
+    if (!v) return NaN;
+    const p = parseContextSemver(v);
+    return p === null ? NaN : p.compare(target);
+  };
+  switch (c.operator) {
+    case 'SEMVER_EQ':
+      return (ctx) => cmp(ctx) === 0;
+    case 'SEMVER_GT':
+      return (ctx) => cmp(ctx) > 0;
+    case 'SEMVER_LT':
+      return (ctx) => cmp(ctx) < 0;
+    case 'SEMVER_GTE':
+      return (ctx) => cmp(ctx) >= 0;
+    default:
+      return (ctx) => cmp(ctx) <= 0;
+  }
+}
+
+function compileRegex(c: Constraint): Check {
+  const field = c.contextName;
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(c.value as string, c.caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0);
+  } catch {
+    return FALSE;
+  }
+  return (ctx) => {
+    const v = resolveContextValue(ctx, field);
+    if (v === undefined) return false;
+    try {
+      return re.test(v);
+    } catch {
+      return false;
+    }
+  };
+}
+
+function compileCidr(c: Constraint): Check {
+  const field = c.contextName;
+  const v4: V4[] = [];
+  const v6: V6[] = [];
+  for (const range of cleanValues(c.values)) {
+    const a = parseV4(range);
+    if (a) v4.push(a);
+    const b = a ? null : parseV6(range);
+    if (b) v6.push(b);
+  }
+  return (ctx) => {
+    const v = resolveContextValue(ctx, field);
+    if (v === undefined) return false;
+    const a = parseV4(v);
+    if (a !== null) {
+      for (const r of v4) {
+        if (a.addr === r.addr || (a.prefix >= r.prefix && v4PrefixEqual(a.addr, r.addr, r.prefix))) return true;
+      }
+      return false;
+    }
+    if (v6.length === 0) return false;
+    const b = parseV6(v);
+    if (b === null) return false;
+    for (const r of v6) {
+      if (v6Equal(b.parts, r.parts) || (b.prefix >= r.prefix && v6PrefixEqual(b.parts, r.parts, r.prefix))) return true;
+    }
+    return false;
+  };
+}
+
+function compileOperator(c: Constraint): Check | null {
+  switch (c.operator) {
+    case 'IN':
+    case 'NOT_IN':
+      return compileIn(c);
+    case 'STR_STARTS_WITH':
+    case 'STR_ENDS_WITH':
+    case 'STR_CONTAINS':
+      return compileString(c);
+    case 'NUM_EQ':
+    case 'NUM_GT':
+    case 'NUM_GTE':
+    case 'NUM_LT':
+    case 'NUM_LTE':
+      return compileNumber(c);
+    case 'DATE_AFTER':
+    case 'DATE_BEFORE':
+      return compileDate(c);
+    case 'SEMVER_EQ':
+    case 'SEMVER_GT':
+    case 'SEMVER_LT':
+    case 'SEMVER_GTE':
+    case 'SEMVER_LTE':
+      return compileSemver(c);
+    case 'REGEX':
+      return compileRegex(c);
+    case 'IN_CIDR':
+      return compileCidr(c);
+    default:
+      return null;
+  }
+}
+
+/** Compiles one constraint; a missing constraint (e.g. an unknown segment) never matches. */
+export function compileConstraint(c: Constraint | null | undefined): Check {
+  if (!c) return FALSE;
+  const op = compileOperator(c);
+  if (op === null) return FALSE;
+  if (!c.inverted) return op;
+  if (op === FALSE) return TRUE;
+  return (ctx) => !op(ctx);
+}
+
+export { FALSE as ALWAYS_FALSE, TRUE as ALWAYS_TRUE };
