@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import type { Database } from './schema.js';
@@ -87,7 +87,7 @@ async function migrate(storage: Storage): Promise<void> {
       return out;
     },
   };
-  const migrator = new Migrator({ db: storage.db, provider });
+  const migrator = new Migrator({ db: storage.db, provider, ...(await migrationSchema(storage)) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
@@ -95,11 +95,23 @@ async function migrate(storage: Storage): Promise<void> {
   }
 }
 
+/**
+ * On PostgreSQL the migrator's bookkeeping tables live in the schema we work in. Without this,
+ * Kysely looks for them in every schema of the database, finds another schema's copy (a test
+ * run's, say), and then fails to read its own.
+ */
+async function migrationSchema(storage: Storage): Promise<{ migrationTableSchema?: string }> {
+  if (storage.dialect !== 'postgres') return {};
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(storage.db);
+  return rows[0]?.schema ? { migrationTableSchema: rows[0].schema } : {};
+}
+
 /** True when the migrations have all run (for /ready). */
 export async function migrationsDone(storage: Storage): Promise<boolean> {
   const migrator = new Migrator({
     db: storage.db,
     provider: { getMigrations: async () => Object.fromEntries(Object.keys(migrations).map((k) => [k, { up: async () => {} }])) },
+    ...(await migrationSchema(storage)),
   });
   const all = await migrator.getMigrations();
   return all.every((m) => m.executedAt !== undefined);
