@@ -1,0 +1,225 @@
+#!/usr/bin/env node
+// HTTP benchmark: the real Switchyard server (child process, SQLite in a temp dir, 200 flags from
+// flagset.js) under autocannon, next to a bare Fastify hello-world on the same machine.
+// Usage: node bench/http.js   (BENCH_DURATION seconds per scenario, default 10; BENCH_CONNECTIONS, default 50)
+// Traffic goes only to 127.0.0.1; every child is killed at the end.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
+import { contextFor, generateFlagSet } from './flagset.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '..');
+const BIN = join(ROOT, 'packages/cli/dist/bin.js');
+const ADMIN = 'bench-admin-' + Math.random().toString(36).slice(2);
+const ENV = 'production';
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Spawns `node args…` and waits until `readyPath` answers 200 on the port. */
+async function spawnServer(name, args, env, port, readyPath) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output = (output + d).slice(-20_000)));
+  child.stderr.on('data', (d) => (output = (output + d).slice(-20_000)));
+  let exited = null;
+  const exit = new Promise((res) => child.on('exit', (code) => res((exited = code ?? -1))));
+  const stop = async () => {
+    if (exited === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(t);
+    }
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`${name} exited (${exited}) before it was ready:\n${output}`);
+    try {
+      const res = await fetch(url + readyPath, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} not ready within 30 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url, stop, output: () => output };
+}
+
+async function call(base, method, path, body, token = ADMIN) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 500)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** One autocannon run; returns the numbers we report and the status codes seen. */
+function load(url, { headers = {}, setupRequest, duration, connections }) {
+  return new Promise((res, rej) => {
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        duration,
+        headers,
+        requests: setupRequest ? [{ setupRequest }] : undefined,
+        timeout: 10,
+      },
+      (err, result) => (err ? rej(err) : res(result)),
+    );
+    // autocannon installs no signal handlers in programmatic mode; stop cleanly on Ctrl-C.
+    process.once('SIGINT', () => instance.stop());
+  });
+}
+
+/**
+ * Runs the HTTP benchmark and returns one row per scenario:
+ * `{scenario, status, 'req/s', 'p99 ms', 'mean ms', 'vs hello-world'}`.
+ */
+export async function runHttpBench({
+  duration = Number(process.env.BENCH_DURATION ?? 10),
+  connections = Number(process.env.BENCH_CONNECTIONS ?? 50),
+  flags = 200,
+  log = console.log,
+} = {}) {
+  if (!existsSync(BIN)) throw new Error(`${BIN} missing: run \`npm run build\` first (npm run bench does).`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+  const stops = [];
+  try {
+    const [sPort, hPort] = [await freePort(), await freePort()];
+    const sw = await spawnServer(
+      'switchyard',
+      [BIN, 'serve', '--port', String(sPort), '--host', '127.0.0.1', '--data-dir', dataDir],
+      { SWITCHYARD_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', DATABASE_URL: '', NODE_ENV: 'production' },
+      sPort,
+      '/ready',
+    );
+    stops.push(sw.stop);
+    const hello = await spawnServer('hello-world', [fileURLToPath(import.meta.url), '--hello-world', String(hPort)], {}, hPort, '/');
+    stops.push(hello.stop);
+
+    // Set up: an environment, 200 flags, a backend and a frontend token.
+    const envs = await call(sw.url, 'GET', '/api/admin/environments');
+    if (!envs.environments.some((e) => e.name === ENV)) await call(sw.url, 'POST', '/api/admin/environments', { name: ENV, type: 'production' });
+    const flagSet = generateFlagSet({ count: flags });
+    await call(sw.url, 'POST', `/api/admin/import?environment=${ENV}`, flagSet);
+    const backend = (await call(sw.url, 'POST', '/api/admin/tokens', { type: 'backend', environment: ENV, name: 'bench-backend' })).secret;
+    const frontend = (await call(sw.url, 'POST', '/api/admin/tokens', { type: 'frontend', environment: ENV, name: 'bench-frontend' })).secret;
+
+    const featuresUrl = sw.url + '/api/client/features';
+    const gzipHeaders = { authorization: backend, 'accept-encoding': 'gzip', 'unleash-appname': 'bench', 'unleash-client-spec': '5.2.0' };
+    const first = await fetch(featuresUrl, { headers: gzipHeaders });
+    const body = await first.arrayBuffer();
+    const etag = first.headers.get('etag');
+    if (first.status !== 200) throw new Error(`GET /api/client/features → ${first.status}`);
+    if (!etag) throw new Error('GET /api/client/features sent no ETag');
+    const notModified = await fetch(featuresUrl, { headers: { ...gzipHeaders, 'if-none-match': etag } });
+    await notModified.arrayBuffer();
+    if (notModified.status !== 304) throw new Error(`If-None-Match with the current ETag → ${notModified.status}, expected 304`);
+    log(
+      `payload: ${flagSet.features.length} flags, ${body.byteLength} bytes on the wire` +
+        ` (content-encoding: ${first.headers.get('content-encoding') ?? 'identity'}), ETag ${etag}`,
+    );
+
+    let n = 0;
+    const frontendPath = () => {
+      const ctx = contextFor(n++);
+      const q = new URLSearchParams({ userId: ctx.userId, sessionId: ctx.sessionId, appName: 'bench' });
+      for (const [k, v] of Object.entries(ctx.properties)) q.set(`properties[${k}]`, v);
+      return `/api/frontend?${q}`;
+    };
+    const frontendCheck = await fetch(sw.url + frontendPath(), { headers: { authorization: frontend } });
+    const frontendBody = await frontendCheck.json();
+    if (frontendCheck.status !== 200) throw new Error(`GET /api/frontend → ${frontendCheck.status}: ${JSON.stringify(frontendBody)}`);
+
+    const scenarios = [
+      { scenario: 'hello-world (bare Fastify)', expect: 200, url: hello.url + '/', headers: {} },
+      { scenario: 'GET /api/client/features (200, gzip)', expect: 200, url: featuresUrl, headers: gzipHeaders },
+      { scenario: 'GET /api/client/features (If-None-Match → 304)', expect: 304, url: featuresUrl, headers: { ...gzipHeaders, 'if-none-match': etag } },
+      {
+        scenario: `GET /api/frontend?userId=… (evaluates ${frontendBody.toggles?.length ?? '?'} enabled of ${flags})`,
+        expect: 200,
+        url: sw.url + '/api/frontend',
+        headers: { authorization: frontend, 'accept-encoding': 'gzip' },
+        setupRequest: (req) => ({ ...req, path: frontendPath() }),
+      },
+    ];
+
+    const rows = [];
+    let baseline;
+    for (const s of scenarios) {
+      log(`running ${s.scenario} for ${duration} s with ${connections} connections…`);
+      const r = await load(s.url, { headers: s.headers, setupRequest: s.setupRequest, duration, connections });
+      const byClass = { 200: r['2xx'], 304: r['3xx'] };
+      const good = byClass[s.expect] ?? 0;
+      const bad = r.requests.total ? r.requests.total - good : 0;
+      const reqs = r.requests.average;
+      if (baseline === undefined) baseline = reqs;
+      rows.push({
+        scenario: s.scenario,
+        status: s.expect,
+        'req/s': Math.round(reqs),
+        'p99 ms': r.latency.p99,
+        'mean ms': Number(r.latency.mean.toFixed(2)),
+        'vs hello-world': Number((reqs / baseline).toFixed(3)),
+        'other statuses/errors': bad + r.errors + r.timeouts,
+      });
+    }
+    return rows;
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function printTable(rows) {
+  const cols = Object.keys(rows[0]);
+  const cells = rows.map((r) => cols.map((c) => (typeof r[c] === 'number' ? r[c].toLocaleString('en-US') : String(r[c]))));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const line = (vals) => vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  console.log(line(cols));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of cells) console.log(line(row));
+}
+
+async function helloWorld(port) {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ logger: false });
+  app.get('/', async () => ({ hello: 'world' }));
+  await app.listen({ port, host: '127.0.0.1' });
+  process.once('SIGTERM', () => app.close().then(() => process.exit(0)));
+}
+
+if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {
+  if (process.argv[2] === '--hello-world') {
+    await helloWorld(Number(process.argv[3]));
+  } else {
+    const rows = await runHttpBench();
+    console.log();
+    printTable(rows);
+    console.log('\n' + JSON.stringify(rows, null, 2));
+  }
+}
