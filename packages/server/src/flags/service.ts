@@ -197,7 +197,8 @@ export class FlagService {
       const row = await requireFlag(trx, name);
       if (row.archived_at === null) throw conflict(`Flag "${name}" is not archived; archive it first (POST /api/admin/flags/${encodeURIComponent(name)}/archive), then delete it.`);
       const before = (await loadFlag(trx, name))!;
-      await trx.deleteFrom('flag_dependencies').where((eb) => eb.or([eb('child', '=', name), eb('parent', '=', name)])).execute();
+      // Dependencies on this flag stay (dangling): a child of a missing parent is off, as in Unleash.
+      await trx.deleteFrom('flag_dependencies').where('child', '=', name).execute();
       await trx.deleteFrom('strategies').where('flag', '=', name).execute();
       await trx.deleteFrom('flag_environments').where('flag', '=', name).execute();
       await trx.deleteFrom('flags').where('name', '=', name).execute();

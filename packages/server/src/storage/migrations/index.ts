@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../database.js';
 import * as initial from './001-initial.js';
+import * as dependencyParents from './002-dependency-parents.js';
 
 export interface VersionedMigration {
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
@@ -9,4 +10,5 @@ export interface VersionedMigration {
 /** Ordered by name; never rename or edit a migration that has shipped, add a new one. */
 export const migrations: Record<string, VersionedMigration> = {
   '001-initial': initial,
+  '002-dependency-parents': dependencyParents,
 };
