@@ -83,11 +83,16 @@ export class FlagSetCache {
     return [...this.revisions].map(([env, r]) => [env, r.revision]);
   }
 
-  private note(environment: string, revision: number) {
+  /**
+   * Records a revision. Events and loads only move it forward (they can arrive out of order);
+   * a read of the environments table is authoritative (`exact`), so an environment deleted and
+   * created again starts over.
+   */
+  private note(environment: string, revision: number, exact = false) {
     const known = this.revisions.get(environment);
     if (!known) this.revisions.set(environment, { revision, checkedAt: Date.now() });
     else {
-      if (revision > known.revision) {
+      if (revision > known.revision || (exact && revision !== known.revision)) {
         known.revision = revision;
         this.entries.delete(environment);
       }
@@ -107,7 +112,7 @@ export class FlagSetCache {
       .executeTakeFirst()
       .then((row) => {
         const revision = row ? Number(row.revision) : 0;
-        this.note(environment, revision);
+        this.note(environment, revision, true);
         return this.revisions.get(environment)!.revision;
       })
       .finally(() => {
