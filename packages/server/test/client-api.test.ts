@@ -2,6 +2,7 @@ import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, createTestApp, postgresAvailable, type TestApp } from './harness.js';
 import { createProject, createSegment, putFlag, request, setEnabled, token } from './fixtures.js';
+import { flagSetCache } from '../src/client-api/cache.js';
 
 const NEW_SPEC = { 'unleash-client-spec': '5.1.0' };
 
@@ -195,6 +196,50 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     const prod = await features(backendProd);
     expect(prod.body.features.find((f: any) => f.name === 'checkout.new').enabled).toBe(true);
     await setEnabled(t, 'checkout.new', 'production', false);
+  });
+
+  it('answers a cached request (200 or 304) without touching the database', async (ctx) => {
+    if (skip) return ctx.skip();
+    const cache = flagSetCache(t.services);
+    const saved = cache.refreshMs;
+    cache.refreshMs = 60_000;
+    const warm = await features(backendDev);
+    const storage = t.services.storage as { db: any };
+    const db = storage.db;
+    storage.db = new Proxy(db, {
+      get() {
+        throw new Error('database used');
+      },
+    });
+    try {
+      const res = await features(backendDev, '/api/client/features', { ...NEW_SPEC, 'if-none-match': warm.headers.etag as string });
+      expect(res.status).toBe(304);
+      const full = await features(backendDev);
+      expect(full.status).toBe(200);
+    } finally {
+      storage.db = db;
+      cache.refreshMs = saved;
+    }
+  });
+
+  it('notices writes made by another replica (no event) after refreshMs', async (ctx) => {
+    if (skip) return ctx.skip();
+    const cache = flagSetCache(t.services);
+    const saved = cache.refreshMs;
+    cache.refreshMs = 50;
+    try {
+      const before = await features(backendDev);
+      // another replica's write: rows and revision change, but this process hears no event
+      await t.services.storage.db.updateTable('flag_environments').set({ enabled: 0 }).where('flag', '=', 'alpha.one').where('environment', '=', 'development').execute();
+      await t.services.storage.db.updateTable('environments').set((eb) => ({ revision: eb('revision', '+', 1) })).where('name', '=', 'development').execute();
+      await new Promise((r) => setTimeout(r, 80));
+      const after = await features(backendDev, '/api/client/features', { ...NEW_SPEC, 'if-none-match': before.headers.etag as string });
+      expect(after.status).toBe(200);
+      expect(after.body.features.find((f: any) => f.name === 'alpha.one').enabled).toBe(false);
+    } finally {
+      cache.refreshMs = saved;
+      await setEnabled(t, 'alpha.one', 'development', true);
+    }
   });
 
   it('compresses with br (preferred) or gzip, decoding to the same JSON', async (ctx) => {

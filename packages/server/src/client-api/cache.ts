@@ -66,7 +66,8 @@ export function scopeKey(scope: ProjectScope): string {
 export class FlagSetCache {
   private readonly revisions = new Map<string, { revision: number; checkedAt: number; pending?: Promise<number> }>();
   private readonly entries = new Map<string, Map<string, Entry<unknown>>>();
-  private readonly refreshMs: number;
+  /** How long a known revision is trusted before the database is asked again (other replicas' writes). */
+  refreshMs: number;
 
   constructor(private readonly services: Services) {
     this.refreshMs = services.storage.dialect === 'postgres' ? 1000 : 5000;
