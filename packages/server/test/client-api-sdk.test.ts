@@ -97,6 +97,46 @@ describe('official SDKs against the server', () => {
     }
   });
 
+  it('unleash-client in delta polling mode follows changes', async () => {
+    const secret = await token(t, 'backend', 'development');
+    const unleash = new Unleash({
+      url: `${url}/api/`,
+      appName: 'sdk-delta',
+      customHeaders: { Authorization: secret },
+      refreshInterval: 100,
+      disableMetrics: true,
+      storageProvider: new InMemStorageProvider(),
+      skipInstanceCountWarning: true,
+      experimentalMode: { type: 'polling', format: 'delta' },
+    });
+    const errors: Error[] = [];
+    unleash.on('error', (e: Error) => errors.push(e));
+    unleash.on('warn', () => {});
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('did not synchronize')), 10_000);
+        unleash.once('synchronized', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      expect(unleash.isEnabled('sdk.on')).toBe(true);
+      expect(unleash.isEnabled('sdk.segment', { userId: 'u1' })).toBe(true);
+      await setEnabled(t, 'sdk.on', 'development', false);
+      expect(await eventually(() => !unleash.isEnabled('sdk.on'))).toBe(true);
+      await putFlag(t, { name: 'sdk.later', environments: { development: { enabled: true, strategies: [{ name: 'default' }] } } });
+      expect(await eventually(() => unleash.isEnabled('sdk.later'))).toBe(true);
+      await putFlag(t, { name: 'sdk.later', archived: true });
+      expect(await eventually(() => !unleash.isEnabled('sdk.later'))).toBe(true);
+      await setEnabled(t, 'sdk.on', 'development', true);
+      expect(await eventually(() => unleash.isEnabled('sdk.on'))).toBe(true);
+      expect(await eventually(async () => /route="\/api\/client\/delta",status="304"/.test(await t.services.registry.metrics()))).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      unleash.destroy();
+    }
+  });
+
   it('unleash-proxy-client gets evaluated flags from the frontend API and sends metrics', async () => {
     const secret = await token(t, 'frontend', 'development');
     const client = new UnleashClient({

@@ -242,6 +242,46 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     }
   });
 
+  it('serves the delta API: hydration, 304, then only what changed', async (ctx) => {
+    if (skip) return ctx.skip();
+    const first = await features(backendDev, '/api/client/delta');
+    expect(first.status).toBe(200);
+    expect(first.body.events).toHaveLength(1);
+    const hydration = first.body.events[0];
+    expect(hydration).toMatchObject({ type: 'hydration', eventId: expect.any(Number) });
+    const full = await features(backendDev);
+    expect(hydration.features).toEqual(full.body.features);
+    expect(hydration.segments).toEqual(full.body.segments);
+    const etag = first.headers.etag as string;
+    expect((await features(backendDev, '/api/client/delta', { 'if-none-match': etag })).status).toBe(304);
+
+    await setEnabled(t, 'checkout.parent', 'development', false);
+    await putFlag(t, { name: 'delta.new', environments: { development: { enabled: true } } });
+    const next = await features(backendDev, '/api/client/delta', { 'if-none-match': etag });
+    expect(next.status).toBe(200);
+    expect(next.body.events.map((e: any) => [e.type, e.feature?.name])).toEqual([
+      ['feature-updated', 'checkout.parent'],
+      ['feature-updated', 'delta.new'],
+    ]);
+    expect(next.body.events[0].feature.enabled).toBe(false);
+    const etag2 = next.headers.etag as string;
+    expect(etag2).not.toBe(etag);
+
+    await putFlag(t, { name: 'delta.new', archived: true });
+    await setEnabled(t, 'checkout.parent', 'development', true);
+    const removed = await features(backendDev, '/api/client/delta', { 'if-none-match': etag2 });
+    expect(removed.body.events.map((e: any) => [e.type, e.feature?.name ?? e.featureName])).toEqual([
+      ['feature-updated', 'checkout.parent'],
+      ['feature-removed', 'delta.new'],
+    ]);
+    // back to the first state: from the first ETag nothing changed
+    expect((await features(backendDev, '/api/client/delta', { 'if-none-match': etag })).status).toBe(304);
+    const unknown = await features(backendDev, '/api/client/delta', { 'if-none-match': '"d-unknown"' });
+    expect(unknown.body.events.map((e: any) => e.type)).toEqual(['hydration']);
+    const scoped = await features(backendA, '/api/client/delta');
+    expect(scoped.body.events[0].features.map((f: any) => f.name)).toEqual(['alpha.one']);
+  });
+
   it('compresses with br (preferred) or gzip, decoding to the same JSON', async (ctx) => {
     if (skip) return ctx.skip();
     const plain = await features(backendDev);

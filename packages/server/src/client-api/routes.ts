@@ -5,6 +5,7 @@ import { requireToken } from '../auth/guard.js';
 import { flagSetCache } from './cache.js';
 import { effectiveProjects, flavourFor } from './payload.js';
 import { sendDocument } from './http-cache.js';
+import { deltaService } from './delta.js';
 import { MetricsBody, RegisterBody, identify, recordMetrics, recordRegistration } from './metrics.js';
 import { serverMetrics } from '../operations/prom.js';
 import { ProblemSchema, UnleashHeaders } from '../operations/schemas.js';
@@ -91,6 +92,37 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (app, { service
       const scope = effectiveProjects(principal.projects, requested);
       const flavour = flavourFor(request.headers['unleash-client-spec']);
       const doc = await cache.document(principal.environment, scope, { projects: requested, namePrefix: request.query.namePrefix || undefined }, flavour);
+      return sendDocument(request, reply, doc);
+    },
+  );
+
+  const delta = deltaService(cache);
+  app.get<{ Querystring: { project?: string[]; namePrefix?: string } }>(
+    '/api/client/delta',
+    {
+      onRequest,
+      schema: {
+        ...common,
+        summary: 'Flag configuration changes since the SDK’s ETag (Unleash delta API)',
+        querystring: FeaturesQuery,
+        response: {
+          200: Type.Object(
+            { events: Type.Array(Type.Object({ eventId: Type.Integer(), type: Type.String() }, { additionalProperties: true })) },
+            { description: '`hydration` (everything) for an unknown ETag, otherwise feature-updated/-removed and segment-updated/-removed events.' },
+          ),
+          304: Type.Null({ description: 'Not modified.' }),
+          401: ProblemSchema,
+          403: ProblemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal!;
+      const requested = request.query.project?.length ? [...new Set(request.query.project)].sort() : undefined;
+      const scope = effectiveProjects(principal.projects, requested);
+      const inm = request.headers['if-none-match'];
+      const doc = await delta.document(principal.environment, scope, request.query.namePrefix || undefined, Array.isArray(inm) ? inm.join(',') : inm);
+      if ('unchanged' in doc) return reply.header('etag', doc.unchanged).header('vary', 'Accept-Encoding').code(304).send();
       return sendDocument(request, reply, doc);
     },
   );
