@@ -83,7 +83,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
     expect(everyone).toEqual({
       name: 'everyone',
       enabled: true,
-      variant: { name: 'disabled', enabled: false, feature_enabled: true, featureEnabled: true },
+      variant: { name: 'disabled', enabled: false, feature_enabled: true },
       impressionData: false,
     });
 
@@ -92,7 +92,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
     expect(u1.body.toggles.find((x: any) => x.name === 'for.u1')).toEqual({
       name: 'for.u1',
       enabled: true,
-      variant: { name: 'green', enabled: true, payload: { type: 'string', value: 'hello' }, feature_enabled: true, featureEnabled: true },
+      variant: { name: 'green', enabled: true, payload: { type: 'string', value: 'hello' }, feature_enabled: true },
       impressionData: true,
     });
   });

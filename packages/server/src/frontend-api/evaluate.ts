@@ -7,7 +7,7 @@ import { toClientPayload } from '../client-api/payload.js';
 export interface FrontendToggle {
   name: string;
   enabled: true;
-  variant: { name: string; enabled: boolean; payload?: { type: string; value: string }; feature_enabled: boolean; featureEnabled: boolean };
+  variant: { name: string; enabled: boolean; payload?: { type: string; value: string }; feature_enabled: boolean };
   impressionData: boolean;
 }
 
@@ -46,7 +46,6 @@ export function evaluateOne(evaluator: CompiledSet, name: string, context: Conte
       enabled: v.enabled,
       ...(v.payload ? { payload: { type: v.payload.type, value: v.payload.value } } : {}),
       feature_enabled: true,
-      featureEnabled: true,
     },
     impressionData: evaluator.impressionData(name),
   };

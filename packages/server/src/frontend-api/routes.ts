@@ -66,7 +66,6 @@ const Toggle = Type.Object(
         enabled: Type.Boolean(),
         payload: Type.Optional(Type.Object({ type: Type.String(), value: Type.String() }, { additionalProperties: false })),
         feature_enabled: Type.Boolean(),
-        featureEnabled: Type.Boolean(),
       },
       { additionalProperties: false },
     ),
