@@ -144,6 +144,35 @@ function parseContextSemver(v: string): SemVer | null {
   return p;
 }
 
+/**
+ * Parses a plain `MAJOR.MINOR.PATCH` (no prerelease, build, whitespace or prefix; no leading
+ * zeroes; at most 15 digits per part) into `out`; false for anything else, which then takes
+ * the general semver path. Every string accepted here is valid for semver with these numbers.
+ */
+function parsePlainVersion(v: string, out: number[]): boolean {
+  const len = v.length;
+  let part = 0;
+  let n = 0;
+  let digits = 0;
+  for (let i = 0; i < len; i++) {
+    const ch = v.charCodeAt(i);
+    if (ch >= 48 && ch <= 57) {
+      if (digits === 1 && n === 0) return false; // leading zero
+      n = n * 10 + (ch - 48);
+      if (++digits > 15) return false;
+    } else if (ch === 46 && digits > 0 && part < 2) {
+      out[part++] = n;
+      n = 0;
+      digits = 0;
+    } else {
+      return false;
+    }
+  }
+  if (part !== 2 || digits === 0) return false;
+  out[2] = n;
+  return true;
+}
+
 function compileSemver(c: Constraint): Check {
   const field = c.contextName;
   let target: SemVer;
@@ -152,9 +181,21 @@ function compileSemver(c: Constraint): Check {
   } catch {
     return FALSE;
   }
+  const tMajor = target.major;
+  const tMinor = target.minor;
+  const tPatch = target.patch;
+  const tHasPre = target.prerelease.length > 0;
+  const parts = [0, 0, 0];
   const cmp = (ctx: Context): number => {
     const v = resolveContextValue(ctx, field);
     if (!v) return NaN;
+    if (parsePlainVersion(v, parts)) {
+      // Same ordering as SemVer#compare for a version without prerelease.
+      if (parts[0] !== tMajor) return parts[0] > tMajor ? 1 : -1;
+      if (parts[1] !== tMinor) return parts[1] > tMinor ? 1 : -1;
+      if (parts[2] !== tPatch) return parts[2] > tPatch ? 1 : -1;
+      return tHasPre ? 1 : 0;
+    }
     const p = parseContextSemver(v);
     return p === null ? NaN : p.compare(target);
   };
