@@ -80,9 +80,10 @@ export interface FlagFilter {
 
 /** Loads flags (with environments, strategies, dependencies) in five queries, whatever their number. */
 export async function loadFlags(db: Db, filter: FlagFilter = {}): Promise<FlagView[]> {
+  if (filter.names && filter.names.length === 0) return [];
   const restrict = <Q extends { where: any }>(q: Q, column: string): Q => {
     let out: any = q;
-    if (filter.names) out = out.where(column, 'in', filter.names.length ? filter.names : ['\u0000']);
+    if (filter.names) out = out.where(column, 'in', filter.names);
     if (filter.project !== undefined || filter.archived !== undefined) {
       out = out.where(column, 'in', (eb: any) => {
         let sub = eb.selectFrom('flags').select('name');
