@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // HTTP benchmark: the real Switchyard server (child process, SQLite in a temp dir, 200 flags from
 // flagset.js) under autocannon, next to a bare Fastify hello-world on the same machine.
-// Usage: node bench/http.js   (BENCH_DURATION seconds per scenario, default 10; BENCH_CONNECTIONS, default 50)
+// Usage: node bench/http.js   (BENCH_DURATION seconds per scenario, default 10; BENCH_CONNECTIONS, default 50;
+// BENCH_WARMUP seconds of unmeasured load before each scenario, default 1)
 // Traffic goes only to 127.0.0.1; every child is killed at the end.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -76,6 +78,19 @@ async function call(base, method, path, body, token = ADMIN) {
   return text ? JSON.parse(text) : undefined;
 }
 
+/** Bytes of the response body as sent (fetch would decompress it). */
+function wireSize(url, headers) {
+  return new Promise((res, rej) => {
+    const req = httpGet(url, { headers }, (response) => {
+      let bytes = 0;
+      response.on('data', (d) => (bytes += d.length));
+      response.on('end', () => res({ bytes, encoding: response.headers['content-encoding'] }));
+      response.on('error', rej);
+    });
+    req.on('error', rej);
+  });
+}
+
 /** One autocannon run; returns the numbers we report and the status codes seen. */
 function load(url, { headers = {}, setupRequest, duration, connections }) {
   return new Promise((res, rej) => {
@@ -97,11 +112,13 @@ function load(url, { headers = {}, setupRequest, duration, connections }) {
 
 /**
  * Runs the HTTP benchmark and returns one row per scenario:
- * `{scenario, status, 'req/s', 'p99 ms', 'mean ms', 'vs hello-world'}`.
+ * `{scenario, status, 'req/s', 'p99 ms', 'mean ms', 'vs hello-world', 'other statuses/errors'}`
+ * ('vs hello-world' is against the mean of the hello-world runs before and after).
  */
 export async function runHttpBench({
   duration = Number(process.env.BENCH_DURATION ?? 10),
   connections = Number(process.env.BENCH_CONNECTIONS ?? 50),
+  warmup = Number(process.env.BENCH_WARMUP ?? 1),
   flags = 200,
   log = console.log,
 } = {}) {
@@ -132,16 +149,17 @@ export async function runHttpBench({
     const featuresUrl = sw.url + '/api/client/features';
     const gzipHeaders = { authorization: backend, 'accept-encoding': 'gzip', 'unleash-appname': 'bench', 'unleash-client-spec': '5.2.0' };
     const first = await fetch(featuresUrl, { headers: gzipHeaders });
-    const body = await first.arrayBuffer();
+    const body = await first.arrayBuffer(); // fetch decompresses: this is the JSON size
     const etag = first.headers.get('etag');
+    const wire = await wireSize(featuresUrl, gzipHeaders);
     if (first.status !== 200) throw new Error(`GET /api/client/features → ${first.status}`);
     if (!etag) throw new Error('GET /api/client/features sent no ETag');
     const notModified = await fetch(featuresUrl, { headers: { ...gzipHeaders, 'if-none-match': etag } });
     await notModified.arrayBuffer();
     if (notModified.status !== 304) throw new Error(`If-None-Match with the current ETag → ${notModified.status}, expected 304`);
     log(
-      `payload: ${flagSet.features.length} flags, ${body.byteLength} bytes on the wire` +
-        ` (content-encoding: ${first.headers.get('content-encoding') ?? 'identity'}), ETag ${etag}`,
+      `payload: ${flagSet.features.length} flags, ${body.byteLength} bytes of JSON, ${wire.bytes} bytes on the wire` +
+        ` (content-encoding: ${wire.encoding ?? 'identity'}), ETag ${etag}`,
     );
 
     let n = 0;
@@ -168,26 +186,31 @@ export async function runHttpBench({
       },
     ];
 
-    const rows = [];
-    let baseline;
+    // Hello-world runs first and last; the ratio is against their mean, so drift on a shared
+    // machine shows up instead of skewing every ratio one way.
+    scenarios.push({ ...scenarios[0], scenario: 'hello-world (bare Fastify, again at the end)' });
+    const results = [];
     for (const s of scenarios) {
+      if (warmup > 0) await load(s.url, { headers: s.headers, setupRequest: s.setupRequest, duration: warmup, connections });
       log(`running ${s.scenario} for ${duration} s with ${connections} connections…`);
       const r = await load(s.url, { headers: s.headers, setupRequest: s.setupRequest, duration, connections });
+      results.push({ s, r });
+    }
+    const helloRuns = results.filter(({ s }) => s.url === hello.url + '/').map(({ r }) => r.requests.average);
+    const baseline = helloRuns.reduce((a, b) => a + b, 0) / helloRuns.length;
+    const rows = results.map(({ s, r }) => {
       const byClass = { 200: r['2xx'], 304: r['3xx'] };
       const good = byClass[s.expect] ?? 0;
-      const bad = r.requests.total ? r.requests.total - good : 0;
-      const reqs = r.requests.average;
-      if (baseline === undefined) baseline = reqs;
-      rows.push({
+      return {
         scenario: s.scenario,
         status: s.expect,
-        'req/s': Math.round(reqs),
+        'req/s': Math.round(r.requests.average),
         'p99 ms': r.latency.p99,
         'mean ms': Number(r.latency.mean.toFixed(2)),
-        'vs hello-world': Number((reqs / baseline).toFixed(3)),
-        'other statuses/errors': bad + r.errors + r.timeouts,
-      });
-    }
+        'vs hello-world': Number((r.requests.average / baseline).toFixed(3)),
+        'other statuses/errors': (r.requests.total ? r.requests.total - good : 0) + r.errors + r.timeouts,
+      };
+    });
     return rows;
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});

@@ -1,6 +1,9 @@
 /**
  * Spawns the real Switchyard server (`node packages/cli/dist/bin.js serve`) on a free port with a
  * temp data dir, waits for `/ready`, and stops it. Shared by the e2e tests and the CLI tests.
+ *
+ * Nothing here is ever skipped: a missing build, SDK package or spec file is an error, locally
+ * and in CI alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -159,12 +162,4 @@ export async function ok(server: { url: string }, method: string, path: string, 
     throw new Error(`${method} ${path} → ${res.status}: ${typeof res.body === 'string' ? res.body : JSON.stringify(res.body)}`);
   }
   return res.body;
-}
-
-/** In CI a missing prerequisite fails; locally it is skipped with a loud warning. */
-export function prerequisite(ok: boolean, what: string): boolean {
-  if (ok) return true;
-  if (process.env.CI) throw new Error(`${what} is required in CI but missing`);
-  console.warn(`\n*** ${what} missing: tests SKIPPED ***\n`);
-  return false;
 }

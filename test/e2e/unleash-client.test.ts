@@ -149,6 +149,26 @@ async function replayDeltaEvents(server: ServerProcess, env: string, events: any
   await flush();
 }
 
+describe('environments on one server stay apart', () => {
+  it('09 and 11 share the flag name Feature.constraints.empty: each environment answers its own spec', async () => {
+    const server = await startServerProcess({ logLevel: 'warn' });
+    servers.push(server);
+    for (const file of ['09-strategy-constraints.json', '11-strategy-constraints-edge-cases.json']) {
+      const spec = load(file);
+      const env = 'env-' + spec.name.slice(0, 2);
+      await ok(server, 'POST', '/api/admin/environments', { name: env }, server.adminToken);
+      await ok(server, 'POST', `/api/admin/import?environment=${env}`, spec.state, server.adminToken);
+    }
+    for (const file of ['09-strategy-constraints.json', '11-strategy-constraints-edge-cases.json']) {
+      const spec = load(file);
+      const env = 'env-' + spec.name.slice(0, 2);
+      const token = (await ok(server, 'POST', '/api/admin/tokens', { type: 'backend', environment: env }, server.adminToken)).secret;
+      const { failures } = await checkWithSdk(server, token, spec, 'full');
+      expect(failures).toEqual([]);
+    }
+  });
+});
+
 describe('SDK registration and metrics', () => {
   it('accepts register and metrics posts from unleash-client', async () => {
     const spec = load('01-simple-examples.json');
