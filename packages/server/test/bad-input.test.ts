@@ -86,6 +86,15 @@ function stringKeys(body: Record<string, unknown>): string[] {
   return Object.keys(body).filter((k) => typeof body[k] === 'string');
 }
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 interface Built {
   method: string;
   url: string;
@@ -100,7 +109,9 @@ function build(t: Template, c: Corruption, pick: number, ids: { strategy: string
   switch (c.kind) {
     case 'truncated-json': {
       const text = JSON.stringify(body);
-      return { method: t.method, url, payload: text.slice(0, Math.max(1, pick % text.length)) + (pick % 2 ? '}' : ''), contentType: json };
+      let cut = text.slice(0, 1 + (pick % (text.length - 2))) + (pick % 2 ? '}' : '');
+      if (isJson(cut)) cut += ',';
+      return { method: t.method, url, payload: cut, contentType: json };
     }
     case 'wrong-content-type':
       return { method: t.method, url, payload: 'name=x&value=y', contentType: pick % 2 ? 'text/plain' : 'application/x-www-form-urlencoded' };
