@@ -64,6 +64,16 @@ describe('switchyard CLI', () => {
     const version = await cli(['--version']);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // the committed bin shim npm links as `switchyard` runs the same program
+    const shim = await new Promise<Run>((resolve) => {
+      const child = spawn(process.execPath, [join(BIN, '../../bin/switchyard.js'), '--version'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(shim).toMatchObject({ code: 0, stdout: version.stdout });
     const flagsHelp = await cli(['flags', 'create', '--help']);
     expect(flagsHelp.stdout).toContain('--url');
     expect(flagsHelp.stdout).toContain('--token');
