@@ -322,6 +322,14 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     expect((await api(t, 'POST', '/api/admin/flags', { name: 'old-flag' })).status).toBe(201);
   });
 
+  it('answers concurrent creates of one name with one 201 and 409s', async ({ skip: s }) => {
+    if (skip) return s();
+    const results = await Promise.all(Array.from({ length: 6 }, () => api(t, 'POST', '/api/admin/flags', { name: 'racy' })));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    const segs = await Promise.all(Array.from({ length: 4 }, () => api(t, 'POST', '/api/admin/segments', { name: 'racy-seg', constraints: [] })));
+    expect(segs.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+  });
+
   it('moves a flag to another project', async ({ skip: s }) => {
     if (skip) return s();
     await api(t, 'POST', '/api/admin/projects', { id: 'team-b' });

@@ -2,6 +2,7 @@ import type { Services } from '../services.js';
 import type { EnvironmentRow, EnvironmentType } from '../storage/schema.js';
 import { conflict, notFound } from '../http/problem.js';
 import type { Trx } from '../events/changes.js';
+import { conflictOnDuplicate } from '../flags/store.js';
 
 export interface EnvironmentView {
   name: string;
@@ -51,6 +52,10 @@ export class EnvironmentService {
   }
 
   async create(actor: string, input: { name: string; type?: EnvironmentType; sortOrder?: number }): Promise<EnvironmentView> {
+    return conflictOnDuplicate(this.createInner(actor, input), `An environment named "${input.name}" already exists.`);
+  }
+
+  private async createInner(actor: string, input: { name: string; type?: EnvironmentType; sortOrder?: number }): Promise<EnvironmentView> {
     return this.services.changes.write(actor, async (trx, change) => {
       const existing = await trx.selectFrom('environments').select('name').where('name', '=', input.name).executeTakeFirst();
       if (existing) throw conflict(`An environment named "${input.name}" already exists.`);

@@ -5,7 +5,7 @@ import type { Trx } from '../events/changes.js';
 import { badRequest, conflict, notFound } from '../http/problem.js';
 import type { DependencyInput, StrategyInput, VariantInput } from '../http/schemas.js';
 import type { FlagRow } from '../storage/schema.js';
-import { loadFlag, loadFlags, parseJson, strategyView, type DependencyView, type FlagFilter, type FlagView, type StrategyView } from './store.js';
+import { conflictOnDuplicate, loadFlag, loadFlags, parseJson, strategyView, type DependencyView, type FlagFilter, type FlagView, type StrategyView } from './store.js';
 import { normalizeVariants, validateConstraints, validateStrategyParameters } from './validation.js';
 
 export const FLAG_TYPES = ['release', 'experiment', 'operational', 'kill-switch', 'permission'] as const;
@@ -78,6 +78,10 @@ export class FlagService {
 
   async create(actor: string, input: CreateFlagInput): Promise<FlagView> {
     checkName(input.name);
+    return conflictOnDuplicate(this.createInner(actor, input), `A flag named "${input.name}" already exists.`);
+  }
+
+  private async createInner(actor: string, input: CreateFlagInput): Promise<FlagView> {
     return this.services.changes.write(actor, async (trx, change) => {
       const project = input.project ?? 'default';
       const existing = await trx.selectFrom('flags').select(['name', 'archived_at']).where('name', '=', input.name).executeTakeFirst();

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Constraint, VariantDefinition } from '@switchyard/engine';
 import type { Database, EnvironmentType, FlagRow, StrategyRow } from '../storage/schema.js';
+import { conflict } from '../http/problem.js';
 
 /** Reads flags with everything the admin API shows about them. Works on a Kysely or a transaction. */
 
@@ -144,4 +145,20 @@ export async function loadFlags(db: Db, filter: FlagFilter = {}): Promise<FlagVi
 export async function loadFlag(db: Db, name: string): Promise<FlagView | undefined> {
   const [flag] = await loadFlags(db, { names: [name] });
   return flag;
+}
+
+/** Whether a database error is a unique/primary-key violation (a concurrent insert won the race). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | null;
+  return !!e && (e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE');
+}
+
+/** Runs a write and turns a unique violation (lost race with a concurrent insert) into a 409. */
+export async function conflictOnDuplicate<T>(work: Promise<T>, detail: string): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(detail);
+    throw err;
+  }
 }

@@ -1,6 +1,7 @@
 import type { Services } from '../services.js';
 import type { ProjectRow } from '../storage/schema.js';
 import { badRequest, conflict, notFound } from '../http/problem.js';
+import { conflictOnDuplicate } from '../flags/store.js';
 
 export interface ProjectView {
   id: string;
@@ -31,6 +32,10 @@ export class ProjectService {
   }
 
   async create(actor: string, input: { id: string; name?: string; description?: string }): Promise<ProjectView> {
+    return conflictOnDuplicate(this.createInner(actor, input), `A project with id "${input.id}" already exists.`);
+  }
+
+  private async createInner(actor: string, input: { id: string; name?: string; description?: string }): Promise<ProjectView> {
     return this.services.changes.write(actor, async (trx, change) => {
       const existing = await trx.selectFrom('projects').select('id').where('id', '=', input.id).executeTakeFirst();
       if (existing) throw conflict(`A project with id "${input.id}" already exists.`);

@@ -5,7 +5,7 @@ import type { Trx } from '../events/changes.js';
 import { badRequest, conflict, notFound } from '../http/problem.js';
 import type { ConstraintInput } from '../http/schemas.js';
 import { validateConstraints } from '../flags/validation.js';
-import { parseJson } from '../flags/store.js';
+import { conflictOnDuplicate, parseJson } from '../flags/store.js';
 
 export interface SegmentView {
   id: number;
@@ -70,6 +70,10 @@ export class SegmentService {
   }
 
   async create(actor: string, input: SegmentInput): Promise<SegmentView> {
+    return conflictOnDuplicate(this.createInner(actor, input), `A segment named "${input.name}" already exists.`);
+  }
+
+  private async createInner(actor: string, input: SegmentInput): Promise<SegmentView> {
     return this.services.changes.write(actor, async (trx, change) => {
       const constraints = await this.check(trx, input);
       const inserted = await trx
@@ -92,6 +96,10 @@ export class SegmentService {
   }
 
   async update(actor: string, id: number, input: SegmentInput): Promise<SegmentView> {
+    return conflictOnDuplicate(this.updateInner(actor, id, input), `A segment named "${input.name}" already exists.`);
+  }
+
+  private async updateInner(actor: string, id: number, input: SegmentInput): Promise<SegmentView> {
     return this.services.changes.write(actor, async (trx, change) => {
       const row = await trx.selectFrom('segments').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw notFound(`No segment with id ${id}.`);
