@@ -136,6 +136,50 @@ describe.each(DIALECTS)('import/export (%s)', (dialect) => {
     }
   });
 
+  it('round-trips a state built through the admin API (several environments, segments, dependencies, archive)', async ({ skip: s }) => {
+    if (skip) return s();
+    const a = await fresh();
+    const ok = async (method: string, url: string, body?: unknown) => {
+      const r = await api(a, method, url, body);
+      expect(r.status, `${method} ${url}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
+      return r.body;
+    };
+    await ok('POST', '/api/admin/projects', { id: 'shop', name: 'Shop', description: 'Checkout and cart' });
+    await ok('POST', '/api/admin/environments', { name: 'staging', type: 'staging' });
+    const seg = await ok('POST', '/api/admin/segments', { name: 'beta', project: 'shop', constraints: [{ contextName: 'userId', operator: 'IN', values: ['1', '2'] }] });
+    await ok('POST', '/api/admin/flags', { name: 'zeta', project: 'shop', owner: 'ann', tags: ['ui'], type: 'experiment' });
+    await ok('POST', '/api/admin/flags', { name: 'alpha', project: 'shop', impressionData: true });
+    await ok('POST', '/api/admin/flags', { name: 'gone' });
+    await ok('POST', '/api/admin/flags/gone/archive');
+    await ok('POST', '/api/admin/flags/zeta/environments/staging/on');
+    await ok('POST', '/api/admin/flags/zeta/environments/staging/strategies', { name: 'flexibleRollout', title: 'Half', parameters: { rollout: '50.5' }, segments: [seg.id], variants: [{ name: 'v1' }, { name: 'v2', weightType: 'fix', weight: 100 }] });
+    await ok('POST', '/api/admin/flags/zeta/environments/production/strategies', { name: 'default', disabled: true, constraints: [{ contextName: 'appName', operator: 'STR_STARTS_WITH', values: ['web'], caseInsensitive: true }] });
+    await ok('PUT', '/api/admin/flags/zeta/environments/production/variants', { variants: [{ name: 'x', payload: { type: 'string', value: 'hi' }, overrides: [{ contextName: 'userId', values: ['7'] }] }] });
+    await ok('PUT', '/api/admin/flags/zeta/dependencies', { dependencies: [{ feature: 'alpha', variants: ['on'] }] });
+    const first = await ok('GET', '/api/admin/export');
+    expect(first.flags.map((f: any) => f.name)).toEqual(['alpha', 'gone', 'zeta']);
+    expect(first.environments.map((e: any) => e.name)).toEqual(['development', 'production', 'staging']);
+
+    const b = await fresh();
+    const imported = await api(b, 'POST', '/api/admin/import', first);
+    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+    expect(imported.body).toMatchObject({ flags: 3, segments: 1 });
+    const second = (await api(b, 'GET', '/api/admin/export')).body;
+    expect(withoutTimestamps(second)).toEqual(withoutTimestamps(first));
+    expect((await api(b, 'GET', '/api/admin/flags/gone')).body.archived).toBe(true);
+
+    // Only one environment of the export, into an environment of another name.
+    const c = await fresh();
+    await api(c, 'POST', '/api/admin/environments', { name: 'qa' });
+    const one = (await api(a, 'GET', '/api/admin/export?environment=staging')).body;
+    const res = await api(c, 'POST', '/api/admin/import?environment=qa', one);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const zeta = (await api(c, 'GET', '/api/admin/flags/zeta')).body;
+    expect(zeta.environments.find((e: any) => e.name === 'qa')).toMatchObject({ enabled: true, strategies: [{ name: 'flexibleRollout', title: 'Half' }] });
+    expect(zeta.environments.find((e: any) => e.name === 'production').strategies).toEqual([]);
+    expect((await api(c, 'GET', '/api/admin/environments')).body.environments.map((e: any) => e.name)).not.toContain('staging');
+  });
+
   it('creates or replaces only the flags in the file; ?project and missing projects', async ({ skip: s }) => {
     if (skip) return s();
     const t = await fresh();

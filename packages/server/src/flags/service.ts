@@ -239,13 +239,12 @@ export class FlagService {
     return e.strategies;
   }
 
-  private async prepareStrategy(trx: Trx, row: FlagRow, env: string, input: StrategyInput, where: string) {
+  private async prepareStrategy(trx: Trx, row: FlagRow, input: StrategyInput, where: string) {
     const parameters = validateStrategyParameters(input, row.name, where);
     const constraints = validateConstraints(input.constraints, where);
     const variants = normalizeVariants(input.variants, `${where} variants`);
     const segments = input.segments ?? [];
     await checkSegments(trx, segments, row.project, where);
-    void env;
     return {
       name: input.name,
       title: input.title ? input.title : null,
@@ -262,7 +261,7 @@ export class FlagService {
       const row = await requireFlag(trx, name);
       await requireEnvironment(trx, env);
       requireActive(row);
-      const values = await this.prepareStrategy(trx, row, env, input, `strategy "${input.name}" of flag "${name}" in "${env}"`);
+      const values = await this.prepareStrategy(trx, row, input, `strategy "${input.name}" of flag "${name}" in "${env}"`);
       await ensureFlagEnvironment(trx, name, env);
       let sortOrder = input.sortOrder;
       if (sortOrder === undefined) {
@@ -291,7 +290,7 @@ export class FlagService {
       const existing = await trx.selectFrom('strategies').selectAll().where('id', '=', id).where('flag', '=', name).where('environment', '=', env).executeTakeFirst();
       if (!existing) throw notFound(`Flag "${name}" has no strategy "${id}" in environment "${env}".`);
       requireActive(row);
-      const values = await this.prepareStrategy(trx, row, env, input, `strategy "${input.name}" of flag "${name}" in "${env}"`);
+      const values = await this.prepareStrategy(trx, row, input, `strategy "${input.name}" of flag "${name}" in "${env}"`);
       const before = strategyView(existing);
       await trx
         .updateTable('strategies')

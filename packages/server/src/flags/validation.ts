@@ -85,7 +85,7 @@ export function validateConstraints(list: ConstraintInput[] | undefined, where: 
  * the variable ones (first ones get the remainder). With no variable variants the fixed ones must
  * add up to exactly 1000.
  */
-export function normalizeVariants(list: VariantInput[] | undefined, where: string, flagName?: string): VariantDefinition[] {
+export function normalizeVariants(list: VariantInput[] | undefined, where: string): VariantDefinition[] {
   const variants = list ?? [];
   if (variants.length === 0) return [];
   const seen = new Set<string>();
@@ -123,7 +123,6 @@ export function normalizeVariants(list: VariantInput[] | undefined, where: strin
       throw badRequest(`${where}: variant "${v.name}" has a number payload that is not a number.`);
     }
     if (v.overrides?.length) out.overrides = v.overrides.map((o) => ({ contextName: o.contextName, values: o.values }));
-    void flagName;
     return out;
   });
 }

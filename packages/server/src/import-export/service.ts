@@ -58,14 +58,15 @@ export class ImportExportService {
     if (filter.environment !== undefined) envQuery = envQuery.where('name', '=', filter.environment);
     const envs = await envQuery.execute();
     if (filter.environment !== undefined && envs.length === 0) throw notFound(`No environment named "${filter.environment}".`);
-    let projectQuery = db.selectFrom('projects').selectAll().orderBy('created_at').orderBy('id');
+    let projectQuery = db.selectFrom('projects').selectAll().orderBy('id');
     if (filter.project !== undefined) projectQuery = projectQuery.where('id', '=', filter.project);
     const projects = await projectQuery.execute();
     if (filter.project !== undefined && projects.length === 0) throw notFound(`No project with id "${filter.project}".`);
     let segmentQuery = db.selectFrom('segments').selectAll().orderBy('id');
     if (filter.project !== undefined) segmentQuery = segmentQuery.where((eb) => eb.or([eb('project', 'is', null), eb('project', '=', filter.project!)]));
     const segments = await segmentQuery.execute();
-    const flags = await loadFlags(db, { project: filter.project });
+    // Sorted by name so that an export does not depend on when flags were created.
+    const flags = (await loadFlags(db, { project: filter.project })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const envNames = new Set(envs.map((e) => e.name));
     return {
       format: 'switchyard-export',
