@@ -10,7 +10,7 @@
  */
 import { RE2JS } from 're2js';
 import { SemVer } from 'semver';
-import { rawContextValue, resolveContextValue } from './context.js';
+import { contextResolver, internalize, rawContextValue } from './context.js';
 import { parseV4, parseV6, v4PrefixEqual, v6Equal, v6PrefixEqual, type V4, type V6 } from './ip.js';
 import type { Constraint, Context } from './types.js';
 
@@ -28,12 +28,12 @@ function cleanValues(values: unknown): string[] {
 
 function compileIn(c: Constraint): Check {
   const values = cleanValues(c.values);
-  const field = c.contextName;
+  const resolve = contextResolver(c.contextName);
   const notIn = c.operator === 'NOT_IN';
   if (values.length <= 4) {
     const n = values.length;
     return (ctx) => {
-      const v = resolveContextValue(ctx, field);
+      const v = resolve(ctx);
       let isIn = false;
       if (v !== undefined) {
         for (let i = 0; i < n; i++) {
@@ -48,45 +48,54 @@ function compileIn(c: Constraint): Check {
   }
   const set = new Set(values);
   return (ctx) => {
-    const v = resolveContextValue(ctx, field);
+    const v = resolve(ctx);
     const isIn = v !== undefined && set.has(v);
     return isIn !== notIn;
   };
 }
 
 function compileString(c: Constraint): Check {
-  const field = c.contextName;
+  const resolve = contextResolver(c.contextName);
   const ci = !!c.caseInsensitive;
   const values = ci ? cleanValues(c.values).map((v) => v.toLocaleLowerCase()) : cleanValues(c.values);
   const n = values.length;
-  const lower = (v: string | undefined) => (ci && v !== undefined ? v.toLocaleLowerCase() : v);
-  switch (c.operator) {
-    case 'STR_STARTS_WITH':
-      return (ctx) => {
-        const v = lower(resolveContextValue(ctx, field));
-        if (v === undefined) return false;
-        for (let i = 0; i < n; i++) if (v.startsWith(values[i])) return true;
-        return false;
-      };
-    case 'STR_ENDS_WITH':
-      return (ctx) => {
-        const v = lower(resolveContextValue(ctx, field));
-        if (v === undefined) return false;
-        for (let i = 0; i < n; i++) if (v.endsWith(values[i])) return true;
-        return false;
-      };
-    default:
-      return (ctx) => {
-        const v = lower(resolveContextValue(ctx, field));
-        if (v === undefined) return false;
-        for (let i = 0; i < n; i++) if (v.includes(values[i])) return true;
-        return false;
-      };
+  const op = c.operator;
+  const test =
+    op === 'STR_STARTS_WITH'
+      ? (v: string) => {
+          for (let i = 0; i < n; i++) if (v.startsWith(values[i])) return true;
+          return false;
+        }
+      : op === 'STR_ENDS_WITH'
+        ? (v: string) => {
+            for (let i = 0; i < n; i++) if (v.endsWith(values[i])) return true;
+            return false;
+          }
+        : (v: string) => {
+            for (let i = 0; i < n; i++) if (v.includes(values[i])) return true;
+            return false;
+          };
+  if (ci) {
+    return (ctx) => {
+      const v = resolve(ctx);
+      return v !== undefined && test(v.toLocaleLowerCase());
+    };
   }
+  if (op === 'STR_STARTS_WITH' && n === 1) {
+    const v0 = values[0];
+    return (ctx) => {
+      const v = resolve(ctx);
+      return v !== undefined && v.startsWith(v0);
+    };
+  }
+  return (ctx) => {
+    const v = resolve(ctx);
+    return v !== undefined && test(v);
+  };
 }
 
 function compileNumber(c: Constraint): Check {
-  const field = c.contextName;
+  const field = internalize(c.contextName);
   const value = Number(c.value);
   if (Number.isNaN(value)) return FALSE;
   const num = (ctx: Context): number => {
@@ -174,7 +183,7 @@ function parsePlainVersion(v: string, out: number[]): boolean {
 }
 
 function compileSemver(c: Constraint): Check {
-  const field = c.contextName;
+  const resolve = contextResolver(c.contextName);
   let target: SemVer;
   try {
     target = new SemVer(c.value as string);
@@ -187,7 +196,7 @@ function compileSemver(c: Constraint): Check {
   const tHasPre = target.prerelease.length > 0;
   const parts = [0, 0, 0];
   const cmp = (ctx: Context): number => {
-    const v = resolveContextValue(ctx, field);
+    const v = resolve(ctx);
     if (!v) return NaN;
     if (parsePlainVersion(v, parts)) {
       // Same ordering as SemVer#compare for a version without prerelease.
@@ -214,7 +223,7 @@ function compileSemver(c: Constraint): Check {
 }
 
 function compileRegex(c: Constraint): Check {
-  const field = c.contextName;
+  const resolve = contextResolver(c.contextName);
   let re: RE2JS;
   try {
     re = RE2JS.compile(c.value as string, c.caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0);
@@ -222,7 +231,7 @@ function compileRegex(c: Constraint): Check {
     return FALSE;
   }
   return (ctx) => {
-    const v = resolveContextValue(ctx, field);
+    const v = resolve(ctx);
     if (v === undefined) return false;
     try {
       return re.test(v);
@@ -233,7 +242,7 @@ function compileRegex(c: Constraint): Check {
 }
 
 function compileCidr(c: Constraint): Check {
-  const field = c.contextName;
+  const resolve = contextResolver(c.contextName);
   const v4: V4[] = [];
   const v6: V6[] = [];
   for (const range of cleanValues(c.values)) {
@@ -243,7 +252,7 @@ function compileCidr(c: Constraint): Check {
     if (b) v6.push(b);
   }
   return (ctx) => {
-    const v = resolveContextValue(ctx, field);
+    const v = resolve(ctx);
     if (v === undefined) return false;
     const a = parseV4(v);
     if (a !== null) {

@@ -4,7 +4,7 @@
  * decisions call for call), with one deliberate extension: rollout percentages with decimals
  * (see rollout.ts).
  */
-import { resolveContextValue } from './context.js';
+import { contextResolver, resolveContextValue } from './context.js';
 import { parseV4, v4PrefixEqual, type V4 } from './ip.js';
 import { murmur3Suffix, prefixState } from './murmur3.js';
 import { bucket10000, rolloutThreshold } from './rollout.js';
@@ -40,6 +40,8 @@ function gradual(field: 'userId' | 'sessionId', params: Params): CompiledStrateg
     check: (ctx) => {
       const id = ctx[field];
       if (!id) return false;
+      if (threshold < 1) return false;
+      if (threshold >= 10000) return true;
       return bucket10000(murmur3Suffix(prefix, typeof id === 'string' ? id : `${id}`)) <= threshold;
     },
   };
@@ -49,33 +51,50 @@ function flexibleRollout(params: Params): CompiledStrategyImpl {
   const threshold = rolloutThreshold(params.rollout);
   const stickiness = params.stickiness || 'default';
   const staticGroup = params.groupId;
-  const prefix = staticGroup ? prefixState(`${staticGroup}:`) : null;
-  const hash = (ctx: Context, id: string): number => {
-    if (prefix !== null) return murmur3Suffix(prefix, id);
-    // No groupId parameter: Unleash falls back to context.featureToggle, then ''.
-    const g = ctx.featureToggle || '';
-    return murmur3Suffix(prefixState(`${g}:`), id);
-  };
   const kind = threshold >= 10000 ? 'static' : 'split';
+  // Without a groupId parameter, Unleash falls back to context.featureToggle, then ''.
+  const dynamicHash = (ctx: Context, id: string): number => murmur3Suffix(prefixState(`${ctx.featureToggle || ''}:`), id);
+  // 0 % and 100 % need no hashing; the stickiness value (and any Math.random fallback) is still
+  // resolved first, exactly as in Unleash.
+  const all = threshold >= 10000;
+  const none = threshold < 1;
+  let decide: (ctx: Context, id: string) => boolean;
+  if (all) decide = () => true;
+  else if (none) decide = () => false;
+  else if (staticGroup) {
+    const prefix = prefixState(`${staticGroup}:`);
+    decide = (_ctx, id) => bucket10000(murmur3Suffix(prefix, id)) <= threshold;
+  } else decide = (ctx, id) => bucket10000(dynamicHash(ctx, id)) <= threshold;
+
   if (stickiness === 'default') {
+    if (staticGroup && !all && !none) {
+      const prefix = prefixState(`${staticGroup}:`);
+      return {
+        kind,
+        check: (ctx) => {
+          const id = ctx.userId || ctx.sessionId || flexibleRandom();
+          return bucket10000(murmur3Suffix(prefix, typeof id === 'string' ? id : `${id}`)) <= threshold;
+        },
+      };
+    }
     return {
       kind,
       check: (ctx) => {
         const id = ctx.userId || ctx.sessionId || flexibleRandom();
-        return bucket10000(hash(ctx, typeof id === 'string' ? id : `${id}`)) <= threshold;
+        return decide(ctx, typeof id === 'string' ? id : `${id}`);
       },
     };
   }
   if (stickiness === 'random') {
-    return { kind, check: (ctx) => bucket10000(hash(ctx, flexibleRandom())) <= threshold };
+    return { kind, check: (ctx) => decide(ctx, flexibleRandom()) };
   }
-  const field = String(stickiness);
+  const resolve = contextResolver(String(stickiness));
   return {
     kind: kind === 'static' ? 'targeting' : kind,
     check: (ctx) => {
-      const id = resolveContextValue(ctx, field);
+      const id = resolve(ctx);
       if (!id) return false;
-      return bucket10000(hash(ctx, id)) <= threshold;
+      return decide(ctx, id);
     },
   };
 }
