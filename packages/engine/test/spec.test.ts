@@ -67,3 +67,31 @@ describe('Unleash client specification', () => {
     expect(variantCases).toBe(52);
   });
 });
+
+describe('applyDelta', () => {
+  const seg = { id: 7, constraints: [{ contextName: 'appName', operator: 'IN', values: ['a'] }] };
+  const base: ClientFeaturesPayload = {
+    version: 2,
+    features: [
+      { name: 'x', enabled: true, strategies: [{ name: 'default', segments: [7] }] },
+      { name: 'y', enabled: true, strategies: [] },
+    ],
+    segments: [seg],
+  };
+  it('patches features and segments without touching the base payload', () => {
+    const next = applyDelta(base, [
+      { type: 'feature-removed', featureName: 'y' },
+      { type: 'feature-updated', feature: { name: 'z', enabled: false, strategies: [] } },
+      { type: 'segment-removed', segmentId: 7 },
+    ]);
+    const e = compile(next);
+    expect(e.flagNames().sort()).toEqual(['x', 'z']);
+    expect(e.isEnabled('x', { appName: 'a' })).toBe(false); // its segment is gone
+    expect(compile(base).isEnabled('x', { appName: 'a' })).toBe(true);
+    expect(base.features).toHaveLength(2);
+  });
+  it('hydration replaces everything', () => {
+    const next = applyDelta(base, [{ type: 'hydration', features: [{ name: 'h', enabled: true, strategies: [] }], segments: [] }]);
+    expect(compile(next).flagNames()).toEqual(['h']);
+  });
+});
