@@ -175,6 +175,8 @@ export async function loadClientPayload(
 
 export type SpecFlavour = 'segments' | 'inline';
 
+const NEVER_MATCHES = { contextName: 'userId', operator: 'IN', values: [] as string[] };
+
 /** `segments` for SDKs speaking client spec ≥ 4.2.0, otherwise segment constraints are inlined. */
 export function flavourFor(specHeader: string | string[] | undefined): SpecFlavour {
   const raw = Array.isArray(specHeader) ? specHeader[0] : specHeader;
@@ -201,7 +203,8 @@ export function toClientPayload(
   const features = loaded.features.map((f) => ({
     ...f,
     strategies: (f.strategies ?? []).map(({ segments, ...s }) => {
-      const extra = (segments ?? []).flatMap((id) => byId.get(id)?.constraints ?? []);
+      // A segment that no longer exists must not widen the audience: an empty IN never matches.
+      const extra = (segments ?? []).flatMap((id) => byId.get(id)?.constraints ?? [NEVER_MATCHES]);
       return extra.length ? { ...s, constraints: [...(s.constraints ?? []), ...extra] } : s;
     }),
   }));
