@@ -17,6 +17,7 @@ import eventRoutes from './events/routes.js';
 import importExportRoutes from './import-export/routes.js';
 import clientApiRoutes from './client-api/routes.js';
 import frontendApiRoutes from './frontend-api/routes.js';
+import streamingRoutes from './streaming/routes.js';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -33,7 +34,7 @@ export interface BuildOptions {
 }
 
 export async function buildApp({ config, storage: given, logger }: BuildOptions): Promise<BuiltApp> {
-  const storage = given ?? (await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const storage = given ?? (await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema }));
   const changes = new Changes(storage);
   const tokens = new TokenService(storage, changes, config.adminToken);
   const registry = new Registry();
@@ -70,6 +71,7 @@ export async function buildApp({ config, storage: given, logger }: BuildOptions)
     importExportRoutes,
     clientApiRoutes,
     frontendApiRoutes,
+    streamingRoutes,
   ]) {
     await app.register(routes, { services });
   }

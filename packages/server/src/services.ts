@@ -21,7 +21,18 @@ export interface ServerConfig {
   /** Largest accepted request body in bytes (import has its own, larger limit). */
   bodyLimit: number;
   logLevel: string;
+  /** PostgreSQL schema to work in (env SWITCHYARD_DATABASE_SCHEMA); default: the connection's search_path. */
+  databaseSchema?: string;
+  /** Most concurrent SSE streams per server (env SWITCHYARD_MAX_STREAMS, default 10,000); more get 429. */
+  maxStreams?: number;
+  /** SSE heartbeat interval in ms (env SWITCHYARD_STREAM_HEARTBEAT_MS, default 15,000). */
+  streamHeartbeatMs?: number;
 }
+
+const positiveInt = (v: string | undefined): number | undefined => {
+  const n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+};
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
@@ -32,6 +43,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     adminToken: env.SWITCHYARD_ADMIN_TOKEN || undefined,
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL ?? 'info',
+    databaseSchema: env.SWITCHYARD_DATABASE_SCHEMA || undefined,
+    maxStreams: positiveInt(env.SWITCHYARD_MAX_STREAMS),
+    streamHeartbeatMs: positiveInt(env.SWITCHYARD_STREAM_HEARTBEAT_MS),
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
 }

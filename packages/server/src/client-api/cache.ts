@@ -49,6 +49,8 @@ interface Entry<T> {
 }
 
 const MAX_ENTRIES_PER_ENVIRONMENT = 512;
+/** Revision re-check interval while replication notifications are live. */
+const LIVE_REFRESH_MS = 60_000;
 
 export const hash = (data: string | Buffer) => createHash('sha256').update(data).digest('base64url');
 
@@ -59,8 +61,9 @@ export function scopeKey(scope: ProjectScope): string {
 /**
  * Per-environment memo of everything derived from the flag set (loaded rows, serialized
  * documents, compiled evaluators), valid for one revision. The current revision of each
- * environment is kept in memory: written by `services.changes` (`revision` events) and, for
- * writes made by other replicas, re-read from the database at most every `refreshMs`. A request
+ * environment is kept in memory: written by `services.changes` (`revision` events, which on
+ * PostgreSQL include other replicas' writes via LISTEN/NOTIFY) and, while those notifications are
+ * not live, re-read from the database at most every `refreshMs`. A request
  * whose document is cached therefore costs no database query.
  */
 export class FlagSetCache {
@@ -68,15 +71,25 @@ export class FlagSetCache {
   private readonly entries = new Map<string, Map<string, Entry<unknown>>>();
   /** How long a known revision is trusted before the database is asked again (other replicas' writes). */
   refreshMs: number;
+  private readonly pollingRefreshMs: number;
 
   constructor(private readonly services: Services) {
-    this.refreshMs = services.storage.dialect === 'postgres' ? 1000 : 5000;
+    this.refreshMs = this.pollingRefreshMs = services.storage.dialect === 'postgres' ? 1000 : 5000;
     services.changes.on('revision', (changes: RevisionChange[]) => {
       for (const c of changes) {
         this.note(c.environment, c.revision);
         this.entries.delete(c.environment);
       }
     });
+  }
+
+  /**
+   * Called by the replication listener (streaming/replication.ts): while other replicas' writes
+   * arrive as LISTEN/NOTIFY `revision` events, known revisions are trusted (re-checked only once a
+   * minute, a safety net); when the listener is down, they are re-read every `refreshMs` again.
+   */
+  setNotificationsLive(live: boolean): void {
+    this.refreshMs = live ? LIVE_REFRESH_MS : this.pollingRefreshMs;
   }
 
   /** Known revisions (for the revision gauge). */

@@ -32,9 +32,23 @@ export interface RevisionChange {
  * the revision of every touched environment. Listeners hear `revision` after the commit.
  */
 export class Changes extends EventEmitter<{ revision: [RevisionChange[]] }> {
+  private readonly publishers: Array<(trx: Trx, bumped: RevisionChange[]) => Promise<void>> = [];
+
   constructor(private readonly storage: Storage) {
     super();
     this.setMaxListeners(0);
+  }
+
+  /**
+   * Runs `publish` inside every write transaction that bumped revisions, after the bump: a
+   * PostgreSQL NOTIFY issued there is delivered to other replicas exactly when the write commits.
+   */
+  addPublisher(publish: (trx: Trx, bumped: RevisionChange[]) => Promise<void>): () => void {
+    this.publishers.push(publish);
+    return () => {
+      const i = this.publishers.indexOf(publish);
+      if (i >= 0) this.publishers.splice(i, 1);
+    };
   }
 
   async write<T>(actor: string, work: (trx: Trx, change: ChangeRecorder) => Promise<T>): Promise<T> {
@@ -71,6 +85,7 @@ export class Changes extends EventEmitter<{ revision: [RevisionChange[]] }> {
           .execute();
       }
       bumped = await bumpRevisions(trx, touched);
+      if (bumped.length > 0) for (const publish of this.publishers) await publish(trx, bumped);
       return value;
     });
     if (bumped.length > 0) this.emit('revision', bumped);
