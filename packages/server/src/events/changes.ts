@@ -27,12 +27,18 @@ export interface RevisionChange {
   revision: number;
 }
 
+/** What one write transaction did, as seen by publishers. */
+export interface CommittedChange {
+  bumped: RevisionChange[];
+  events: ChangeEvent[];
+}
+
 /**
  * The one way to change configuration: a transaction that also appends the audit events and bumps
  * the revision of every touched environment. Listeners hear `revision` after the commit.
  */
 export class Changes extends EventEmitter<{ revision: [RevisionChange[]] }> {
-  private readonly publishers: Array<(trx: Trx, bumped: RevisionChange[]) => Promise<void>> = [];
+  private readonly publishers: Array<(trx: Trx, committed: CommittedChange) => Promise<void>> = [];
 
   constructor(private readonly storage: Storage) {
     super();
@@ -40,10 +46,10 @@ export class Changes extends EventEmitter<{ revision: [RevisionChange[]] }> {
   }
 
   /**
-   * Runs `publish` inside every write transaction that bumped revisions, after the bump: a
-   * PostgreSQL NOTIFY issued there is delivered to other replicas exactly when the write commits.
+   * Runs `publish` at the end of every write transaction that bumped revisions or recorded events:
+   * a PostgreSQL NOTIFY issued there is delivered to other replicas exactly when the write commits.
    */
-  addPublisher(publish: (trx: Trx, bumped: RevisionChange[]) => Promise<void>): () => void {
+  addPublisher(publish: (trx: Trx, committed: CommittedChange) => Promise<void>): () => void {
     this.publishers.push(publish);
     return () => {
       const i = this.publishers.indexOf(publish);
@@ -85,7 +91,7 @@ export class Changes extends EventEmitter<{ revision: [RevisionChange[]] }> {
           .execute();
       }
       bumped = await bumpRevisions(trx, touched);
-      if (bumped.length > 0) for (const publish of this.publishers) await publish(trx, bumped);
+      if (bumped.length > 0 || events.length > 0) for (const publish of this.publishers) await publish(trx, { bumped, events });
       return value;
     });
     if (bumped.length > 0) this.emit('revision', bumped);

@@ -54,7 +54,10 @@ export interface HubOptions {
   maxStreams: number;
   /** Interval of the `:` comment that keeps proxies and SDK read timeouts happy (default 15 s). */
   heartbeatMs: number;
-  /** A subscriber whose unsent bytes exceed this is dropped; it reconnects and re-hydrates (default 1 MiB). */
+  /**
+   * A subscriber that still has more than this many bytes unsent when its next frame (or heartbeat)
+   * is due is dropped; it reconnects and re-hydrates (default 1 MiB).
+   */
   maxBufferedBytes: number;
   /** Retry-After seconds on 429 (default 60). */
   retryAfterSeconds: number;
@@ -123,8 +126,9 @@ const OPENING = Buffer.from(': connected\n\n', 'utf8');
  * - answer 429 problem+json with `Retry-After` when the server already holds `maxStreams` streams,
  * - otherwise take over the reply (`reply.hijack()`), write `200 text/event-stream` and the
  *   initial frames, and keep the connection until the client leaves or the server closes,
- * - write each update to every socket without waiting on any, and drop a subscriber whose
- *   unsent bytes exceed `maxBufferedBytes` (a slow client never holds others back),
+ * - write each update to every socket without waiting on any, and drop a subscriber that still
+ *   has more than `maxBufferedBytes` unsent when the next frame is due (a slow client never
+ *   holds others back),
  * - send a `:` comment every `heartbeatMs`.
  * Errors before the stream starts (in `initial`) are thrown to Fastify's error handler.
  */
@@ -135,7 +139,7 @@ export class StreamingHub {
   /** Latest revision heard per environment. */
   private readonly latest = new Map<string, number>();
   private connections = 0;
-  private readonly heartbeat: NodeJS.Timeout;
+  private heartbeat: NodeJS.Timeout;
   private closed = false;
   /** Where update failures go (the routes plugin points this at the server log). */
   onError: (err: unknown) => void = () => {};
@@ -166,6 +170,16 @@ export class StreamingHub {
       rejected: new Counter({ name: 'switchyard_streams_rejected_total', help: 'Streams refused with 429 (connection limit).', labelNames: ['kind'] as const, registers }),
       pushes: new Counter({ name: 'switchyard_stream_pushes_total', help: 'Update frames written to streams.', labelNames: ['kind'] as const, registers }),
     };
+  }
+
+  /** Changes settings at run time (tests, operators); a new heartbeat interval restarts the timer. */
+  configure(options: Partial<HubOptions>): void {
+    Object.assign(this.options, Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)));
+    if (options.heartbeatMs !== undefined && !this.closed) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
+      this.heartbeat.unref();
+    }
   }
 
   /** Open streams (including those still sending their initial frames). */
@@ -348,11 +362,14 @@ export class StreamingHub {
   private write(sub: Subscriber, data: Buffer) {
     const res = sub.res;
     if (res.destroyed || res.writableEnded) return;
-    res.write(data);
+    // Bytes still unsent from earlier frames: a client this far behind is dropped (it reconnects
+    // and re-hydrates) instead of piling up memory here.
     if (res.writableLength > this.options.maxBufferedBytes) {
       this.metrics.dropped.inc({ reason: 'slow' });
       res.destroy();
+      return;
     }
+    res.write(data);
   }
 
   private beat() {

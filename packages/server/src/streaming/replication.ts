@@ -24,6 +24,8 @@ interface Notice {
   o: string;
   /** [environment, revision] pairs; absent when they did not fit (then every revision is re-read). */
   r?: Array<[string, number]>;
+  /** API tokens were created or deleted (each replica caches the token table). */
+  t?: 1;
 }
 
 /**
@@ -33,7 +35,8 @@ interface Notice {
  * transaction (so the notification goes out exactly when the write commits, never for a rolled-back
  * one). Each replica holds one dedicated LISTEN connection; notifications from other replicas are
  * re-emitted locally as `revision` events (the flag-set cache and the streaming hub act on them as
- * on local writes). On every (re)connect the replica re-reads all environments' revisions and
+ * on local writes); token creations and deletions drop the local token cache, so a token made or
+ * revoked through one replica is honoured by all. On every (re)connect the replica re-reads all environments' revisions and
  * emits those that moved, so a write made while it was not listening is never missed. While the
  * LISTEN connection is down, the flag-set cache falls back to re-reading revisions every second.
  *
@@ -64,9 +67,11 @@ export async function startReplication(services: Services, log: FastifyBaseLogge
   };
   changes.on('revision', onRevision);
 
-  const removePublisher = changes.addPublisher(async (trx, bumped) => {
-    let payload = JSON.stringify({ o: origin, r: bumped.map((b) => [b.environment, b.revision]) } satisfies Notice);
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ o: origin } satisfies Notice);
+  const removePublisher = changes.addPublisher(async (trx, { bumped, events }) => {
+    const tokens = events.some((e) => e.type.startsWith('api-token-'));
+    if (bumped.length === 0 && !tokens) return;
+    let payload = JSON.stringify({ o: origin, r: bumped.map((b) => [b.environment, b.revision]), ...(tokens ? { t: 1 } : {}) } satisfies Notice);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ o: origin, ...(tokens ? { t: 1 } : {}) } satisfies Notice);
     await sql`select pg_notify(${channel}, ${payload})`.execute(trx);
   });
 
@@ -80,6 +85,7 @@ export async function startReplication(services: Services, log: FastifyBaseLogge
   };
 
   const resync = async () => {
+    services.tokens.invalidate();
     const envs = await storage.db.selectFrom('environments').select(['name', 'revision']).execute();
     emitMoved(envs.map((e) => [e.name, Number(e.revision)]));
   };
@@ -134,6 +140,7 @@ export async function startReplication(services: Services, log: FastifyBaseLogge
         return;
       }
       if (notice.o === origin) return;
+      if (notice.t) services.tokens.invalidate();
       if (notice.r) emitMoved(notice.r);
       else void resync().catch((err) => log.warn({ err }, 'replication: re-read of revisions failed'));
     });
