@@ -18,6 +18,7 @@ import importExportRoutes from './import-export/routes.js';
 import clientApiRoutes from './client-api/routes.js';
 import frontendApiRoutes from './frontend-api/routes.js';
 import streamingRoutes from './streaming/routes.js';
+import ofrepRoutes from './ofrep/routes.js';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -72,6 +73,7 @@ export async function buildApp({ config, storage: given, logger }: BuildOptions)
     clientApiRoutes,
     frontendApiRoutes,
     streamingRoutes,
+    ofrepRoutes,
   ]) {
     await app.register(routes, { services });
   }

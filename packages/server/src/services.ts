@@ -27,6 +27,12 @@ export interface ServerConfig {
   maxStreams?: number;
   /** SSE heartbeat interval in ms (env SWITCHYARD_STREAM_HEARTBEAT_MS, default 15,000). */
   streamHeartbeatMs?: number;
+  /**
+   * Whether the frontend API also answers flags that are off (`enabled: false`) when a request
+   * does not say (`includeDisabled` / `Switchyard-Include-Disabled`). Env
+   * SWITCHYARD_FRONTEND_INCLUDE_DISABLED=true; default false, as Unleash.
+   */
+  frontendIncludeDisabled?: boolean;
 }
 
 const positiveInt = (v: string | undefined): number | undefined => {
@@ -46,6 +52,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     databaseSchema: env.SWITCHYARD_DATABASE_SCHEMA || undefined,
     maxStreams: positiveInt(env.SWITCHYARD_MAX_STREAMS),
     streamHeartbeatMs: positiveInt(env.SWITCHYARD_STREAM_HEARTBEAT_MS),
+    frontendIncludeDisabled: /^(1|true|yes|on)$/i.test(env.SWITCHYARD_FRONTEND_INCLUDE_DISABLED ?? ''),
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
 }

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, createTestApp, postgresAvailable, type TestApp } from './harness.js';
 import { createProject, createSegment, putFlag, request, setEnabled, token } from './fixtures.js';
 import { buildContext } from '../src/frontend-api/evaluate.js';
+import { configFromEnv } from '../src/services.js';
+import { InMemoryStorageProvider, UnleashClient } from 'unleash-proxy-client';
 
 describe('frontend context from query parameters', () => {
   it('puts standard fields in place and everything else in properties', () => {
@@ -183,5 +185,113 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
     const apps = await t.services.storage.db.selectFrom('client_applications').selectAll().where('app_name', '=', 'web').execute();
     expect(apps).toHaveLength(1);
     expect(apps[0]).toMatchObject({ environment: 'development', sdk_version: 'unleash-client-js:3.8.2' });
+  });
+
+  describe('includeDisabled', () => {
+    const all = ['alpha.flag', 'archived.flag', 'everyone', 'for.u1', 'local.net', 'off.flag', 'pro.plan', 'staff.only'].filter((n) => n !== 'archived.flag');
+    const disabledToggle = (name: string, impressionData = false) => ({
+      name,
+      enabled: false,
+      variant: { name: 'disabled', enabled: false, feature_enabled: false },
+      impressionData,
+    });
+
+    it('is off by default: only flags that are on', async (ctx) => {
+      if (skip) return ctx.skip();
+      const res = await request(t, 'GET', '/api/frontend?userId=u2&remoteAddress=192.0.2.1', { token: frontendDev });
+      expect(names(res)).toEqual(['alpha.flag', 'everyone']);
+      expect(res.body.toggles.every((x: any) => x.enabled)).toBe(true);
+    });
+
+    it('answers every flag, off ones as enabled: false with the disabled variant (query, header, POST)', async (ctx) => {
+      if (skip) return ctx.skip();
+      const res = await request(t, 'GET', '/api/frontend?userId=u2&remoteAddress=192.0.2.1&includeDisabled=true', { token: frontendDev });
+      expect(res.status).toBe(200);
+      expect(names(res)).toEqual(all);
+      const byName = Object.fromEntries(res.body.toggles.map((x: any) => [x.name, x]));
+      expect(byName['off.flag']).toEqual(disabledToggle('off.flag'));
+      expect(byName['for.u1']).toEqual(disabledToggle('for.u1', true));
+      expect(byName['everyone']).toMatchObject({ enabled: true, variant: { feature_enabled: true } });
+
+      // includeDisabled is an option, not a context property (pro.plan has a constraint on properties)
+      const u1 = await request(t, 'GET', '/api/frontend?userId=u1&includeDisabled=true', { token: frontendDev });
+      expect(u1.body.toggles.find((x: any) => x.name === 'for.u1')).toMatchObject({ enabled: true, variant: { name: 'green' } });
+
+      const header = await request(t, 'GET', '/api/frontend?userId=u2&remoteAddress=192.0.2.1', { token: frontendDev, headers: { 'switchyard-include-disabled': 'true' } });
+      expect(names(header)).toEqual(all);
+      const post = await request(t, 'POST', '/api/frontend?includeDisabled=true', { token: frontendDev, body: { context: { userId: 'u2', remoteAddress: '192.0.2.1' } } });
+      expect(names(post)).toEqual(all);
+      expect(post.headers.etag).not.toBe((await request(t, 'POST', '/api/frontend', { token: frontendDev, body: { context: { userId: 'u2', remoteAddress: '192.0.2.1' } } })).headers.etag);
+      const postHeader = await request(t, 'POST', '/api/frontend', { token: frontendDev, headers: { 'switchyard-include-disabled': '1' }, body: { context: {} } });
+      expect(postHeader.status).toBe(400);
+      expect(postHeader.body.detail).toMatch(/switchyard-include-disabled/);
+
+      expect((await request(t, 'GET', '/api/frontend?includeDisabled=maybe', { token: frontendDev })).status).toBe(400);
+      // the preflight lets browsers send the header
+      const pre = await t.app.inject({ method: 'OPTIONS', url: '/api/frontend', headers: { origin: 'https://a.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization, switchyard-include-disabled' } });
+      expect(String(pre.headers['access-control-allow-headers'])).toContain('switchyard-include-disabled');
+    });
+
+    it('tells off from unknown for one flag', async (ctx) => {
+      if (skip) return ctx.skip();
+      const off = await request(t, 'GET', '/api/frontend/features/off.flag?includeDisabled=true', { token: frontendDev });
+      expect(off.status).toBe(200);
+      expect(off.body).toEqual(disabledToggle('off.flag'));
+      const unknown = await request(t, 'GET', '/api/frontend/features/nope?includeDisabled=true', { token: frontendDev });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.detail).toMatch(/No flag "nope"/);
+      const offDefault = await request(t, 'GET', '/api/frontend/features/off.flag', { token: frontendDev });
+      expect(offDefault.status).toBe(404);
+      expect(offDefault.body.detail).toMatch(/includeDisabled=true/);
+      // archived flags and other projects' flags stay unknown
+      expect((await request(t, 'GET', '/api/frontend/features/archived.flag?includeDisabled=true', { token: frontendDev })).status).toBe(404);
+      expect((await request(t, 'GET', '/api/frontend/features/everyone?includeDisabled=true', { token: frontendAlpha })).status).toBe(404);
+    });
+
+    it('follows the server default, which a request can override', async (ctx) => {
+      if (skip) return ctx.skip();
+      expect(configFromEnv({}).frontendIncludeDisabled).toBe(false);
+      expect(configFromEnv({ SWITCHYARD_FRONTEND_INCLUDE_DISABLED: 'true' }).frontendIncludeDisabled).toBe(true);
+      t.services.config.frontendIncludeDisabled = true;
+      try {
+        const res = await request(t, 'GET', '/api/frontend?userId=u2&remoteAddress=192.0.2.1', { token: frontendDev });
+        expect(names(res)).toEqual(all);
+        const off = await request(t, 'GET', '/api/frontend?userId=u2&remoteAddress=192.0.2.1&includeDisabled=false', { token: frontendDev });
+        expect(names(off)).toEqual(['alpha.flag', 'everyone']);
+        const offHeader = await request(t, 'GET', '/api/frontend?userId=u2&remoteAddress=192.0.2.1', { token: frontendDev, headers: { 'switchyard-include-disabled': 'false' } });
+        expect(names(offHeader)).toEqual(['alpha.flag', 'everyone']);
+      } finally {
+        t.services.config.frontendIncludeDisabled = false;
+      }
+    });
+
+    it('keeps the official browser SDK answering off for disabled flags', async (ctx) => {
+      if (skip) return ctx.skip();
+      if (!t.app.server.listening) await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.server.address() as { port: number };
+      const client = new UnleashClient({
+        url: `http://127.0.0.1:${port}/api/frontend`,
+        clientKey: frontendDev,
+        appName: 'include-disabled',
+        refreshInterval: 0,
+        disableMetrics: true,
+        storageProvider: new InMemoryStorageProvider(),
+        customHeaders: { 'switchyard-include-disabled': 'true' },
+        context: { userId: 'u2' },
+      });
+      try {
+        await client.start();
+        const toggles = client.getAllToggles();
+        expect(toggles.map((x) => x.name)).toEqual(expect.arrayContaining(['off.flag', 'everyone']));
+        expect(client.isEnabled('off.flag')).toBe(false);
+        expect(client.getVariant('off.flag')).toMatchObject({ name: 'disabled', enabled: false, feature_enabled: false });
+        expect(client.isEnabled('everyone')).toBe(true);
+        // known but off, versus unknown
+        expect(toggles.some((x) => x.name === 'off.flag')).toBe(true);
+        expect(toggles.some((x) => x.name === 'nope')).toBe(false);
+      } finally {
+        client.stop();
+      }
+    });
   });
 });

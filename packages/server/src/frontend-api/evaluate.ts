@@ -6,12 +6,27 @@ import { toClientPayload } from '../client-api/payload.js';
 
 export interface FrontendToggle {
   name: string;
-  enabled: true;
+  /** Always true, unless disabled flags were asked for (`includeDisabled`). */
+  enabled: boolean;
   variant: { name: string; enabled: boolean; payload?: { type: string; value: string }; feature_enabled: boolean };
   impressionData: boolean;
 }
 
-type CompiledSet = Evaluator & { impressionData(flag: string): boolean };
+/** What evaluation alone does not tell about a flag: where it lives and whether it has variants. */
+export interface FlagInfo {
+  project: string;
+  type: string;
+  /** Variants on the flag or on any of its strategies in this environment. */
+  hasVariants: boolean;
+}
+
+export type CompiledSet = Evaluator & {
+  impressionData(flag: string): boolean;
+  flagInfo(flag: string): FlagInfo | undefined;
+  /** The environment's revision the set was compiled from. */
+  readonly revision: number;
+  readonly environment: string;
+};
 
 /** The compiled flag set of an environment and project scope, compiled once per revision. */
 export function evaluatorFor(services: Services, principal: Principal): Promise<CompiledSet> {
@@ -20,23 +35,53 @@ export function evaluatorFor(services: Services, principal: Principal): Promise<
   return cache.memo(env, `evaluator\0${scopeKey(principal.projects)}`, async () => {
     const loaded = await cache.loaded(env, principal.projects);
     const evaluator = compile(toClientPayload(loaded, 'segments', {}) as Parameters<typeof compile>[0]);
-    return { revision: loaded.revision, value: evaluator };
+    const info = new Map<string, FlagInfo>();
+    for (const f of loaded.features) {
+      info.set(f.name, {
+        project: f.project ?? 'default',
+        type: f.type ?? 'release',
+        hasVariants: (f.variants?.length ?? 0) > 0 || (f.strategies ?? []).some((s) => (s.variants?.length ?? 0) > 0),
+      });
+    }
+    const set: CompiledSet = Object.assign(evaluator, {
+      flagInfo: (flag: string) => info.get(flag),
+      revision: loaded.revision,
+      environment: env,
+    });
+    return { revision: loaded.revision, value: set };
   });
 }
 
-/** Unleash's frontend answer: every flag that is on for the context, with its variant. */
-export function evaluateAll(evaluator: CompiledSet, context: Context): FrontendToggle[] {
+export interface EvaluateOptions {
+  /** Also answer flags that are off, as `enabled: false` with the `disabled` variant. */
+  includeDisabled?: boolean;
+}
+
+/**
+ * Unleash's frontend answer: every flag that is on for the context, with its variant; with
+ * `includeDisabled`, the flags that are off too, so that "off" and "unknown" can be told apart.
+ */
+export function evaluateAll(evaluator: CompiledSet, context: Context, options: EvaluateOptions = {}): FrontendToggle[] {
   const toggles: FrontendToggle[] = [];
   for (const name of evaluator.flagNames().sort()) {
-    const toggle = evaluateOne(evaluator, name, context);
+    const toggle = evaluateOne(evaluator, name, context, options);
     if (toggle) toggles.push(toggle);
   }
   return toggles;
 }
 
-export function evaluateOne(evaluator: CompiledSet, name: string, context: Context): FrontendToggle | null {
+export function evaluateOne(evaluator: CompiledSet, name: string, context: Context, options: EvaluateOptions = {}): FrontendToggle | null {
+  if (!evaluator.has(name)) return null;
   const detail = evaluator.evaluate(name, context);
-  if (!detail.value) return null;
+  if (!detail.value) {
+    if (!options.includeDisabled) return null;
+    return {
+      name,
+      enabled: false,
+      variant: { name: 'disabled', enabled: false, feature_enabled: false },
+      impressionData: evaluator.impressionData(name),
+    };
+  }
   const v = detail.variant;
   return {
     name,

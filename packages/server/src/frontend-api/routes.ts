@@ -20,10 +20,11 @@ const ALLOWED_HEADERS = [
   'unleash-connection-id',
   'unleash-client-spec',
   'unleash-interval',
+  'switchyard-include-disabled',
 ];
 
 /** Browsers call the frontend API from any origin; tokens travel in headers, never cookies. */
-function cors(request: FastifyRequest, reply: FastifyReply) {
+export function cors(request: FastifyRequest, reply: FastifyReply) {
   reply.header('access-control-allow-origin', '*');
   reply.header('access-control-expose-headers', 'ETag');
   if (request.method === 'OPTIONS') {
@@ -45,9 +46,38 @@ const ContextQuery = Type.Object(
     remoteAddress: Type.Optional(Type.String({ maxLength: 255 })),
     environment: Type.Optional(Type.String({ maxLength: 255 })),
     currentTime: Type.Optional(Type.String({ maxLength: 64 })),
+    includeDisabled: Type.Optional(Type.Boolean({ description: 'Also answer flags that are off (`enabled: false`); overrides the server default. Not part of the context.' })),
   },
   { additionalProperties: true, description: 'Unleash context; `properties[name]=value` and other keys become properties.' },
 );
+
+const IncludeDisabledQuery = Type.Object(
+  { includeDisabled: Type.Optional(Type.Boolean({ description: 'Also answer flags that are off (`enabled: false`); overrides the server default.' })) },
+  { additionalProperties: true },
+);
+
+const FrontendHeaders = Type.Object(
+  {
+    ...UnleashHeaders.properties,
+    'switchyard-include-disabled': Type.Optional(
+      Type.Boolean({ description: 'Same as the `includeDisabled` query parameter, for SDKs that can add headers but not query parameters.' }),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+/**
+ * Whether to answer flags that are off: the `includeDisabled` query parameter, else the
+ * `Switchyard-Include-Disabled` header, else the server default (SWITCHYARD_FRONTEND_INCLUDE_DISABLED,
+ * off: Unleash answers only flags that are on).
+ */
+export function includeDisabledFor(request: FastifyRequest, serverDefault: boolean): boolean {
+  const q = (request.query as Record<string, unknown> | undefined)?.includeDisabled;
+  if (typeof q === 'boolean') return q;
+  const h = (request.headers as Record<string, unknown>)['switchyard-include-disabled'];
+  if (typeof h === 'boolean') return h;
+  return serverDefault;
+}
 
 const ContextBody = Type.Object(
   {
@@ -59,7 +89,7 @@ const ContextBody = Type.Object(
 const Toggle = Type.Object(
   {
     name: Type.String(),
-    enabled: Type.Boolean(),
+    enabled: Type.Boolean({ description: 'Always true unless disabled flags were asked for.' }),
     variant: Type.Object(
       {
         name: Type.String(),
@@ -74,7 +104,10 @@ const Toggle = Type.Object(
   { additionalProperties: false },
 );
 
-const TogglesResponse = Type.Object({ toggles: Type.Array(Toggle) }, { additionalProperties: false, description: 'Flags that are on for the context.' });
+const TogglesResponse = Type.Object(
+  { toggles: Type.Array(Toggle) },
+  { additionalProperties: false, description: 'Flags that are on for the context (with `includeDisabled`, every flag).' },
+);
 
 /**
  * The Unleash frontend API for browser and mobile SDKs: frontend tokens only. Flags are
@@ -83,7 +116,8 @@ const TogglesResponse = Type.Object({ toggles: Type.Array(Toggle) }, { additiona
 const routes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const onRequest = requireToken(services.tokens, ['frontend']);
   const prom = serverMetrics(services);
-  const common = { tags: ['frontend-api'], security: [{ token: [] }], headers: UnleashHeaders };
+  const common = { tags: ['frontend-api'], security: [{ token: [] }], headers: FrontendHeaders };
+  const serverDefault = () => services.config.frontendIncludeDisabled ?? false;
 
   app.addHook('onRequest', async (request, reply) => cors(request, reply));
 
@@ -96,8 +130,9 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (app, { service
   const answer = async (request: FastifyRequest, reply: FastifyReply, raw: Record<string, unknown>) => {
     const principal = request.principal!;
     const evaluator = await evaluatorFor(services, principal);
-    const context = buildContext(raw, { remoteAddress: request.ip, environment: principal.environment });
-    const body = JSON.stringify({ toggles: evaluateAll(evaluator, context) });
+    const { includeDisabled: _flag, ...contextFields } = raw;
+    const context = buildContext(contextFields, { remoteAddress: request.ip, environment: principal.environment });
+    const body = JSON.stringify({ toggles: evaluateAll(evaluator, context, { includeDisabled: includeDisabledFor(request, serverDefault()) }) });
     const etag = `"${hash(body).slice(0, 32)}"`;
     reply.header('etag', etag).header('cache-control', 'no-cache');
     if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
@@ -125,6 +160,7 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (app, { service
       schema: {
         ...common,
         summary: 'Evaluate every flag for a context given in the body',
+        querystring: IncludeDisabledQuery,
         body: ContextBody,
         response: { 200: TogglesResponse, 304: Type.Null({ description: 'Not modified.' }), 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema },
       },
@@ -147,14 +183,20 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (app, { service
     async (request, reply) => {
       const principal = request.principal!;
       const evaluator = await evaluatorFor(services, principal);
-      const context = buildContext(request.query ?? {}, { remoteAddress: request.ip, environment: principal.environment });
-      const toggle = evaluator.has(request.params.name) ? evaluateOne(evaluator, request.params.name, context) : null;
+      const { includeDisabled: _flag, ...contextFields } = request.query ?? {};
+      const context = buildContext(contextFields, { remoteAddress: request.ip, environment: principal.environment });
+      const includeDisabled = includeDisabledFor(request, serverDefault());
+      const toggle = evaluateOne(evaluator, request.params.name, context, { includeDisabled });
       if (!toggle) {
-        // Unleash answers 404 for flags that are off, so a browser cannot tell off from unknown.
+        // Unleash answers 404 for flags that are off, so a browser cannot tell off from unknown;
+        // with includeDisabled, 404 means unknown.
+        const detail = includeDisabled
+          ? `No flag "${request.params.name}" in environment "${principal.environment}" for this token's projects.`
+          : `Flag "${request.params.name}" is not enabled for this context or does not exist (add includeDisabled=true to tell the two apart).`;
         return reply
           .code(404)
           .type('application/problem+json')
-          .send({ type: 'about:blank', title: 'Not Found', status: 404, detail: `Flag "${request.params.name}" is not enabled for this context.`, instance: request.url });
+          .send({ type: 'about:blank', title: 'Not Found', status: 404, detail, instance: request.url });
       }
       return toggle;
     },
