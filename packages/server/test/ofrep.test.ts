@@ -126,7 +126,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
       value: true,
       reason: 'STATIC',
       variant: 'on',
-      metadata: { enabled: true, project: 'default', flagSetId: 'development', version: expect.any(Number) },
+      metadata: { enabled: true, project: 'default', flagSetId: 'development', version: expect.stringMatching(/^\d+$/) },
     });
     expect((await evalOne('bool.off')).body).toMatchObject({ key: 'bool.off', value: false, reason: 'DISABLED', variant: 'off', metadata: { enabled: false } });
     expect((await evalOne('bool.u1', { targetingKey: 'u2' })).body).toMatchObject({ value: false, reason: 'DEFAULT', variant: 'off' });

@@ -169,7 +169,7 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (app, { service
       const principal = request.principal!;
       const context = contextFor(request, principal, bodyOf(request).context);
       const set = await evaluatorFor(services, principal);
-      const result = evaluateFlag(set, request.params.key, context, { flagSetId: set.environment, version: set.revision });
+      const result = evaluateFlag(set, request.params.key, context, { flagSetId: set.environment, version: String(set.revision) });
       reply.header('cache-control', 'no-store');
       if (isFailure(result)) return sendOfrepError(reply, result.errorCode === 'FLAG_NOT_FOUND' ? 404 : 400, result);
       return result;
