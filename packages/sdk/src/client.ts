@@ -799,8 +799,9 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     };
   }
 
-  private async request(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, signal: AbortSignal | undefined = this.closer.signal) {
-    const ctl = linkedAbort(signal, this.requestTimeoutMs);
+  /** A request; cancelled by close() unless `signal` is null (the last metrics report). */
+  private async request(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, signal: AbortSignal | null = this.closer.signal) {
+    const ctl = linkedAbort(signal ?? undefined, this.requestTimeoutMs);
     try {
       const res = await this.fetchImpl(this.base + path, { method: init.method ?? 'GET', headers: this.headers(init.headers), body: init.body, signal: ctl.signal });
       const text = res.status === 204 || res.status === 304 ? '' : await res.text();
@@ -1049,7 +1050,9 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
           throw err;
         } else {
           const reason = ctl.signal.aborted ? ctl.signal.reason : err;
-          failure = { error: new SwitchyardError(`${what}: ${describeError(reason)}`, 'network') };
+          // Cut off inside an event: what came before it may be incomplete too, so start over.
+          const truncated = parser.pending;
+          failure = { error: new SwitchyardError(`${what}: ${describeError(reason)}${truncated ? ' (in the middle of an event)' : ''}`, 'network'), rehydrate: truncated };
         }
       } finally {
         if (idle) clearTimeout(idle);
@@ -1228,7 +1231,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
       const res = await this.request(
         `${this.metricsPrefix}/metrics`,
         { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(this.metricsBody(bucket)) },
-        undefined,
+        null,
       );
       if (res.ok) return;
       if (res.status === 429 || res.status >= 500) this.metrics.restore(bucket);
