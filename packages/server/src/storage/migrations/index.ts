@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../database.js';
 import * as initial from './001-initial.js';
 import * as dependencyParents from './002-dependency-parents.js';
+import * as sessions from './003-sessions.js';
 
 export interface VersionedMigration {
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
@@ -11,4 +12,5 @@ export interface VersionedMigration {
 export const migrations: Record<string, VersionedMigration> = {
   '001-initial': initial,
   '002-dependency-parents': dependencyParents,
+  '003-sessions': sessions,
 };
