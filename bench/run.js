@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every benchmark side by side with its peers in one run and writes bench/RESULTS.md.
-// Usage: npm run bench [-- engine|http ...]   (default: all)
+// Usage: npm run bench [-- engine|http|propagation ...]   (default: all)
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const suites = {
   engine: async () => (await import('./engine.js')).runEngineBench(),
   http: async () => (await import('./http.js')).runHttpBench(),
+  propagation: async () => (await import('./propagation.js')).runPropagationBench(),
 };
 const wanted = process.argv.slice(2).filter((a) => a in suites);
 const chosen = wanted.length ? wanted : Object.keys(suites);

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import type { Services } from '../services.js';
@@ -16,12 +17,14 @@ import { sendProblem } from '../http/problem.js';
  *   API's ETag of the flag set). Subscribers of a channel in the same state share one
  *   `update()` call and the very same `frames` Buffer per revision.
  * - `revision` is the environment revision that state was read at.
- * - `frames` are ready-to-write SSE bytes (see {@link sseFrame}); `null` writes nothing.
+ * - `frames` are ready-to-write SSE bytes (see {@link sseFrame}), one Buffer or several written
+ *   in order; `null` writes nothing. Hand out the same Buffer objects to every subscriber that
+ *   should get the same bytes: the hub frames each Buffer for the wire once.
  */
 export interface StreamUpdate {
   state: string;
   revision: number;
-  frames: Buffer | null;
+  frames: Buffer | Buffer[] | null;
 }
 
 export interface SubscribeOptions {
@@ -72,6 +75,9 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
 
 interface Subscriber {
   res: ServerResponse;
+  socket: Socket;
+  /** Whether the body is in HTTP/1.1 chunked encoding (frames are then written as whole chunks). */
+  chunked: boolean;
   channel: Channel;
   state: string;
   revision: number;
@@ -99,6 +105,7 @@ export function sseFrame(message: { event?: string; id?: string | number; data?:
 }
 
 const HEARTBEAT = Buffer.from(':\n\n', 'utf8');
+const CRLF = Buffer.from('\r\n', 'latin1');
 const OPENING = Buffer.from(': connected\n\n', 'utf8');
 
 /**
@@ -212,9 +219,11 @@ export class StreamingHub {
       const res = reply.raw;
       if (this.closed || res.destroyed || request.raw.destroyed || res.writableEnded) return;
 
+      const socket = res.socket;
+      if (!socket) return;
       reply.hijack();
-      res.socket?.setNoDelay(true);
-      res.socket?.setTimeout(0);
+      socket.setNoDelay(true);
+      socket.setTimeout(0);
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
@@ -222,13 +231,16 @@ export class StreamingHub {
         'x-accel-buffering': 'no',
         ...opts.headers,
       });
+      res.flushHeaders();
       opened = true;
       const channel = this.channel(opts);
-      const sub: Subscriber = { res, channel, state: first.state, revision: first.revision, kind: opts.kind };
+      const chunked = (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true;
+      const sub: Subscriber = { res, socket, chunked, channel, state: first.state, revision: first.revision, kind: opts.kind };
       channel.subscribers.add(sub);
       this.metrics.streams.inc({ kind: opts.kind });
       res.on('close', () => this.remove(sub));
-      res.write(first.frames ? Buffer.concat([OPENING, first.frames]) : OPENING);
+      this.write(sub, OPENING);
+      if (first.frames) this.write(sub, first.frames);
       // A revision heard while `initial` was loading: bring this subscriber up to date.
       if ((this.latest.get(opts.environment) ?? -1) > first.revision) this.schedule(channel);
     } finally {
@@ -359,17 +371,36 @@ export class StreamingHub {
     })();
   }
 
-  private write(sub: Subscriber, data: Buffer) {
-    const res = sub.res;
-    if (res.destroyed || res.writableEnded) return;
+  /**
+   * Writes one frame straight to the socket (headers were flushed at open; after that the body is
+   * ours), as one whole HTTP chunk when the response is chunked. The chunk-framed bytes are made
+   * once per frame and shared by every subscriber: one write call, one syscall per socket.
+   */
+  private write(sub: Subscriber, data: Buffer | Buffer[]) {
+    if (Array.isArray(data)) {
+      for (const d of data) this.write(sub, d);
+      return;
+    }
+    const { res, socket } = sub;
+    if (res.destroyed || res.writableEnded || socket.destroyed) return;
     // Bytes still unsent from earlier frames: a client this far behind is dropped (it reconnects
     // and re-hydrates) instead of piling up memory here.
-    if (res.writableLength > this.options.maxBufferedBytes) {
+    if (socket.writableLength > this.options.maxBufferedBytes) {
       this.metrics.dropped.inc({ reason: 'slow' });
       res.destroy();
       return;
     }
-    res.write(data);
+    socket.write(sub.chunked ? this.chunk(data) : data);
+  }
+
+  private readonly chunks = new WeakMap<Buffer, Buffer>();
+  private chunk(data: Buffer): Buffer {
+    let framed = this.chunks.get(data);
+    if (!framed) {
+      framed = Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF]);
+      this.chunks.set(data, framed);
+    }
+    return framed;
   }
 
   private beat() {

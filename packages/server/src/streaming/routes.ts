@@ -21,6 +21,7 @@ const EventStream = Type.String({ description: 'text/event-stream (see docs/stre
 
 /** Settings pushed to `@switchyard/sdk` streams (reserved for the rollout guardian). */
 export const SWITCHYARD_SETTINGS = { metricsIntervalMs: 60_000 };
+const SETTINGS_FRAME = sseFrame({ event: 'switchyard-settings', data: JSON.stringify(SWITCHYARD_SETTINGS) });
 
 /** Whether the caller is `@switchyard/sdk` (it says so in `unleash-sdk` or `x-switchyard-sdk`). */
 export function isSwitchyardSdk(request: FastifyRequest): boolean {
@@ -63,7 +64,7 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (app, { service
       const principal = request.principal!;
       const requested = request.query.project?.length ? [...new Set(request.query.project)].sort() : undefined;
       const scope = effectiveProjects(principal.projects, requested);
-      const preamble = isSwitchyardSdk(request) ? sseFrame({ event: 'switchyard-settings', data: JSON.stringify(SWITCHYARD_SETTINGS) }) : undefined;
+      const preamble = isSwitchyardSdk(request) ? SETTINGS_FRAME : undefined;
       return hub.subscribe(request, reply, unleash.options(principal.environment, scope, request.query.namePrefix || undefined, preamble));
     },
   );

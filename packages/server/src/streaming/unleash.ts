@@ -18,6 +18,7 @@ export class UnleashStreams {
   /** channel → revision → delta ETag of the state an SDK holds after the event with that id. */
   private readonly states = new Map<string, Map<number, string>>();
   private readonly frames = new WeakMap<Document, Buffer>();
+  private readonly connected = new WeakMap<Document, Buffer>();
 
   constructor(private readonly cache: FlagSetCache) {}
 
@@ -42,9 +43,11 @@ export class UnleashStreams {
           state = doc.etag;
           revision = doc.revision;
           this.remember(channel, doc);
-          frame = sseFrame({ event: 'unleash-connected', id: doc.revision, data: doc.body.toString('utf8') });
+          // One Buffer per document, shared by every SDK that connects at this revision.
+          frame = this.connected.get(doc) ?? sseFrame({ event: 'unleash-connected', id: doc.revision, data: doc.body.toString('utf8') });
+          this.connected.set(doc, frame);
         }
-        return { state, revision, frames: preamble ? Buffer.concat([preamble, frame]) : frame };
+        return { state, revision, frames: preamble ? [preamble, frame] : frame };
       },
       update: async (from): Promise<StreamUpdate> => {
         const doc = await delta.document(environment, scope, namePrefix, from);
