@@ -10,6 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const suites = {
   engine: async () => (await import('./engine.js')).runEngineBench(),
   http: async () => (await import('./http.js')).runHttpBench(),
+  guardian: async () => (await import('./guardian.js')).runGuardianBench(),
   propagation: async () => (await import('./propagation.js')).runPropagationBench(),
 };
 const wanted = process.argv.slice(2).filter((a) => a in suites);
