@@ -119,6 +119,8 @@ describe('@switchyard/sdk against a real server', () => {
     expect(c.isEnabled('live.steady')).toBe(true);
     expect(c.isEnabled('live.toggle')).toBe(false);
     expect(c.getVariant('live.pro')).toMatchObject({ name: 'gold', enabled: true });
+    expect(c.evaluate('live.toggle').reason).toBe('DISABLED'); // off, and the server says so
+    expect(c.evaluate('live.nope')).toMatchObject({ reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' });
     await c.updateContext({ properties: { plan: 'free' } });
     expect(c.isEnabled('live.pro')).toBe(false);
 

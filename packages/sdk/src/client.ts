@@ -70,6 +70,12 @@ export interface SwitchyardOptions {
   metricsIntervalMs?: number;
   /** Send no metrics and no registration. */
   disableMetrics?: boolean;
+  /**
+   * Remote mode: ask for flags that are off too (`Switchyard-Include-Disabled: true`), so an
+   * unknown flag answers FLAG_NOT_FOUND instead of looking off. Default true; set false against
+   * servers that do not allow the header (Unleash, in browsers: CORS).
+   */
+  includeDisabled?: boolean;
   /** Context merged under every evaluation's context (remote mode: the context evaluated by the server). */
   context?: Context;
   /** A fetch implementation (default: the global one). */
@@ -262,6 +268,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
   private pollFailures = 0;
   private pollFailing = false;
   private refetchAgain = false;
+  private refetchRetry: Timer | undefined;
   private refetching: Promise<void> | undefined;
   private backupTried = false;
   private pendingSave: StoredFlagSet | undefined;
@@ -490,8 +497,11 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
       return this.evaluator.evaluate(name, c);
     }
     const t = this.toggles.get(name);
-    // The frontend API leaves out flags that are off, so "absent" means off (or unknown).
-    if (!t) return { flag: name, value: false, variant: DISABLED_VARIANT, reason: 'DISABLED' };
+    if (!t) {
+      // With disabled flags included, absent means unknown; otherwise it means off (or unknown).
+      if (this.opts.includeDisabled !== false) return { flag: name, value: false, variant: DISABLED_VARIANT, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' };
+      return { flag: name, value: false, variant: DISABLED_VARIANT, reason: 'DISABLED' };
+    }
     const reason = (t.reason && REASONS.has(t.reason) ? t.reason : t.enabled ? 'TARGETING_MATCH' : 'DISABLED') as EvaluationDetail['reason'];
     const d: EvaluationDetail = { flag: name, value: t.enabled, variant: { ...t.variant, feature_enabled: t.enabled }, reason };
     if (t.impressionData) d.impressionData = true;
@@ -737,9 +747,9 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     if (this.closing) return this.closing;
     this.statusValue = 'closed';
     this.closer.abort(new Error('client closed'));
-    for (const t of [this.streamTimer, this.pollTimer]) if (t) clearTimeout(t);
+    for (const t of [this.streamTimer, this.pollTimer, this.refetchRetry]) if (t) clearTimeout(t);
     if (this.metricsTimer) clearInterval(this.metricsTimer);
-    this.streamTimer = this.pollTimer = this.metricsTimer = undefined;
+    this.streamTimer = this.pollTimer = this.metricsTimer = this.refetchRetry = undefined;
     this.settleWaiters(new Error('SwitchyardClient: closed before it was ready'));
     this.closing = (async () => {
       if (!this.opts.disableMetrics && !this.fatalError) await this.flushMetrics();
@@ -922,13 +932,27 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     return this.refetching;
   }
 
+  /** Refetches (remote mode) and, while the stream is up and the fetch fails, tries again after a while. */
+  private refetchSoon() {
+    if (this.refetchRetry) clearTimeout(this.refetchRetry);
+    this.refetchRetry = undefined;
+    void this.refetch().catch(() => {
+      if (this.closed || this.fatalError || !this.streamUp) return; // polling takes over when the stream is down
+      this.refetchRetry = setTimeout(() => this.refetchSoon(), Math.min(this.pollIntervalMs, 5_000));
+      unref(this.refetchRetry);
+    });
+  }
+
   private async fetchToggles(): Promise<void> {
     const query = contextQuery(this.defaults);
     const what = 'GET /api/frontend';
     let res;
     try {
       const sameContext = this.etagContext === query;
-      res = await this.request(`/api/frontend${query ? `?${query}` : ''}`, { headers: this.etagValue && sameContext ? { 'if-none-match': this.etagValue } : {} });
+      const headers: Record<string, string> = {};
+      if (this.etagValue && sameContext) headers['if-none-match'] = this.etagValue;
+      if (this.opts.includeDisabled !== false) headers['switchyard-include-disabled'] = 'true';
+      res = await this.request(`/api/frontend${query ? `?${query}` : ''}`, { headers });
     } catch (err) {
       const e = new SwitchyardError(`${what}: ${describeError(err)}`, 'network');
       this.report(e);
@@ -1012,7 +1036,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
       if (this.mode === 'remote') {
         // The frontend stream only says "something changed": fetch once now for what was missed.
         this.streamConnected(state);
-        void this.refetch().catch(() => {});
+        this.refetchSoon();
       }
       const parser = new SseParser({
         onEvent: (m) => this.onStreamEvent(m, state),
@@ -1136,7 +1160,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
       }
       case 'changed': {
         if (this.mode !== 'remote') return;
-        void this.refetch().catch(() => {});
+        this.refetchSoon();
         return;
       }
       case 'switchyard-settings': {

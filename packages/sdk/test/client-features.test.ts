@@ -343,8 +343,10 @@ describe('remote mode (frontend API)', () => {
     expect(c.isEnabled('a')).toBe(true);
     expect(c.isEnabled('b')).toBe(false);
     expect(c.getNumber('a', 0)).toBe(3);
-    expect(c.evaluate('b').reason).toBe('DISABLED');
+    // disabled flags are asked for, so a flag that is not in the answer is unknown
+    expect(c.evaluate('b')).toMatchObject({ reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' });
     const first = server.requests.find((r) => r.path === '/api/frontend')!;
+    expect(first.headers['switchyard-include-disabled']).toBe('true');
     expect(first.query.get('userId')).toBe('u1');
     expect(first.query.get('properties[plan]')).toBe('pro');
     expect(first.query.get('appName')).toBe('web');
@@ -368,12 +370,15 @@ describe('remote mode (frontend API)', () => {
       res.statusCode = 202;
       res.end();
     });
-    const c = new SwitchyardClient({ url: server.url, token: 'default:production.f', appName: 'web', mode: 'remote', logger: silent, streaming: false, metricsIntervalMs: 60_000 });
+    const c = new SwitchyardClient({ url: server.url, token: 'default:production.f', appName: 'web', mode: 'remote', logger: silent, streaming: false, metricsIntervalMs: 60_000, includeDisabled: false });
     await c.ready();
+    expect(c.evaluate('absent').reason).toBe('DISABLED');
+    expect(server.requests.find((r) => r.path === '/api/frontend')!.headers['switchyard-include-disabled']).toBeUndefined();
     c.getVariant('a');
     await c.close();
     const m = server.requests.find((r) => r.path === '/api/frontend/client/metrics')!;
     expect(JSON.parse(m.body).bucket.toggles.a).toEqual({ yes: 1, no: 0, variants: { v: 1 } });
+    expect(JSON.parse(m.body).bucket.toggles.absent).toEqual({ yes: 0, no: 1, variants: { disabled: 1 } });
     expect(server.requests.some((r) => r.path === '/api/frontend/client/register')).toBe(true);
   });
 });
