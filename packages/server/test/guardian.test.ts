@@ -4,6 +4,7 @@ import {
   countAbove,
   DEFAULT_BUCKETS_MS,
   initialState,
+  nextMilestone,
   quantileBoundIndex,
   step,
   type GuardianBatch,
@@ -308,5 +309,24 @@ describe('guardian: serialisable state', () => {
     expect(decisions).toContain('advance-ok');
     expect(decisions.at(-1)).toBe('rollback');
     expect(decisions.indexOf('rollback')).toBeGreaterThan(200);
+  });
+});
+
+describe('guardian: across milestones', () => {
+  it('nextMilestone carries the e-values and restarts traffic, SRM and thresholds', () => {
+    const s0 = initialState({ latency: false, srm: { expectedShare: 0.01 }, minCanaryRequests: 100 }, { startedAt: 0 });
+    const r1 = step(s0, batch(5000, [200, 6], [19800, 198]));
+    expect(r1.decision).toBe('advance-ok');
+    const s1 = nextMilestone(r1.state, { latency: false, srm: { expectedShare: 0.05 }, minCanaryRequests: 100 }, { startedAt: 10_000 });
+    expect(s1.metrics[0].lnE).toEqual(r1.state.metrics[0].lnE);
+    expect(s1.metrics[0].canary).toEqual({ requests: 200, events: 6 });
+    expect(s1.canary).toEqual({ requests: 0, events: 0 });
+    expect(s1.config.srm!.expectedShare).toBe(0.05);
+    const r2 = step(s1, batch(15_000, [50, 1], [950, 10]));
+    expect(r2.decision).toBe('continue'); // min traffic counts again from zero
+    expect(r2.evidence.srm!.flagged).toBe(false);
+    expect(() => nextMilestone(r1.state, { srm: { expectedShare: 0.05 } })).toThrow(RangeError); // latency metrics differ
+    const rb = step(s0, batch(5000, [500, 100], [5000, 50]));
+    expect(() => nextMilestone(rb.state, { latency: false })).toThrow(/rolled-back/);
   });
 });

@@ -292,6 +292,36 @@ export function initialState(config: GuardianConfig = {}, options: InitialStateO
   };
 }
 
+/**
+ * Starts the next milestone of the same rollout and carries the evidence over: each metric keeps
+ * its e-values, so α bounds the false-rollback probability of the whole rollout, not of each
+ * milestone (the conditional likelihood ratios stay valid when the canary's share changes).
+ * Everything else starts afresh: start time, minimum traffic and bake time, the SRM check (for the
+ * new share), SLO windows, and latency quantile thresholds (from the new baseline, or warm-up).
+ *
+ * The metrics and the mixture (alpha, psiGrid, psiWeights, errors, latency thresholds) must be
+ * the same as before. The alternative is a fresh initialState per milestone with α split between
+ * milestones (e.g. α/M for M milestones); docs/guardian.md weighs the two.
+ */
+export function nextMilestone(state: GuardianState, config: GuardianConfig = {}, options: InitialStateOptions = {}): GuardianState {
+  if (state.rolledBack) throw new Error(`cannot continue a rolled-back rollout (check ${state.rolledBack.atCheck}: ${state.rolledBack.reason})`);
+  const next = initialState(config, options);
+  const a = state.config;
+  const b = next.config;
+  const same =
+    a.alpha === b.alpha &&
+    JSON.stringify([a.psiGrid, a.psiWeights, a.buckets]) === JSON.stringify([b.psiGrid, b.psiWeights, b.buckets]) &&
+    JSON.stringify(state.metrics.map((m) => m.id)) === JSON.stringify(next.metrics.map((m) => m.id));
+  if (!same) throw new RangeError('nextMilestone needs the same alpha, ψ grid, weights, buckets and metrics as the previous milestone');
+  next.metrics.forEach((m, i) => {
+    const prev = state.metrics[i];
+    m.lnE = prev.lnE.slice();
+    m.canary = { ...prev.canary };
+    m.control = { ...prev.control };
+  });
+  return next;
+}
+
 function cloneState(s: GuardianState): GuardianState {
   return {
     ...s,

@@ -2,7 +2,7 @@
  * Guardian statistics for guarded rollouts (DESIGN §5): a pure module with no I/O and no
  * dependency on the rest of the server. See docs/guardian.md.
  */
-export { initialState, resolveConfig, step } from './guardian.js';
+export { initialState, nextMilestone, resolveConfig, step } from './guardian.js';
 export type {
   CohortCounts,
   Decision,
