@@ -19,6 +19,9 @@ import clientApiRoutes from './client-api/routes.js';
 import frontendApiRoutes from './frontend-api/routes.js';
 import streamingRoutes from './streaming/routes.js';
 import ofrepRoutes from './ofrep/routes.js';
+import sessionRoutes from './auth/session.js';
+import playgroundRoutes from './playground/routes.js';
+import webRoutes from './web/static.js';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -74,6 +77,10 @@ export async function buildApp({ config, storage: given, logger }: BuildOptions)
     frontendApiRoutes,
     streamingRoutes,
     ofrepRoutes,
+    sessionRoutes,
+    playgroundRoutes,
+    // Last: the web UI at `/` with its SPA fallback (never for API paths).
+    webRoutes,
   ]) {
     await app.register(routes, { services });
   }

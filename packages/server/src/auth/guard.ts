@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import type { TokenType } from '../storage/schema.js';
 import type { Principal, TokenService } from './tokens.js';
 import { sendProblem } from '../http/problem.js';
+import { sessionPrincipal } from './session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,7 +19,9 @@ export function tokenFrom(request: FastifyRequest): string | undefined {
 /** An onRequest hook that admits only the given token types and sets `request.principal`. */
 export function requireToken(tokens: TokenService, allowed: TokenType[]): onRequestHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const principal = await tokens.resolve(tokenFrom(request));
+    const raw = tokenFrom(request);
+    // No token header: the web UI's session cookie (auth/session.ts; CSRF-checked for writes) may stand in for an admin token.
+    const principal = (await tokens.resolve(raw)) ?? (raw === undefined && allowed.includes('admin') ? await sessionPrincipal(tokens, request) : null);
     if (!principal) {
       return sendProblem(reply, 401, 'Unauthorized', 'Send a valid API token in the Authorization header.');
     }
