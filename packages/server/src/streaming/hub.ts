@@ -217,11 +217,13 @@ export class StreamingHub {
       const lastEventId = Array.isArray(lastEventIdHeader) ? lastEventIdHeader[0] : lastEventIdHeader;
       const first = await opts.initial(lastEventId?.trim() || undefined);
       const res = reply.raw;
-      if (this.closed || res.destroyed || request.raw.destroyed || res.writableEnded) return;
-
       const socket = res.socket;
-      if (!socket) return;
       reply.hijack();
+      if (this.closed || !socket || socket.destroyed || res.destroyed || request.raw.destroyed || res.writableEnded) {
+        // The client left (or the server began closing) while `initial` was loading.
+        res.destroy();
+        return;
+      }
       socket.setNoDelay(true);
       socket.setTimeout(0);
       res.writeHead(200, {
