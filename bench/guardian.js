@@ -34,6 +34,10 @@ const ALPHA = 0.01;
 const BOUNDS = G.DEFAULT_BUCKETS_MS;
 /** Optional mixture weights to explore (comma-separated, aligned with the ψ grid); default equal. */
 const PSI_WEIGHTS = process.env.GUARDIAN_PSI_WEIGHTS ? process.env.GUARDIAN_PSI_WEIGHTS.split(',').map(Number) : undefined;
+/** Optional metric weights for the full guardian, e.g. "errors:2,latency>p95:1,latency>p99:1"; default a plain average. */
+const METRIC_WEIGHTS = process.env.GUARDIAN_METRIC_WEIGHTS
+  ? Object.fromEntries(process.env.GUARDIAN_METRIC_WEIGHTS.split(',').map((kv) => [kv.slice(0, kv.lastIndexOf(':')), Number(kv.slice(kv.lastIndexOf(':') + 1))]))
+  : undefined;
 const SIZE = BOUNDS.length + 1;
 
 /** Scenarios: canary error-rate multiplier and latency scale (5/3 moves the p95 from 300 to 500 ms). */
@@ -156,7 +160,7 @@ export function simulateRun(si, run) {
   const r = mulberry32(seedOf(si, run));
   const baseline = baselineHistogram(r);
   const common = { alpha: ALPHA, psiWeights: PSI_WEIGHTS, srm: { expectedShare: SHARE }, minCanaryRequests: 300 };
-  let full = G.initialState(common, { baseline, startedAt: 0 });
+  let full = G.initialState({ ...common, metricWeights: METRIC_WEIGHTS }, { baseline, startedAt: 0 });
   const thresholds = full.metrics.filter((m) => m.kind === 'latency').map((m) => m.thresholdIndex);
   const regression = sc.errMult !== 1 || sc.latScale !== 1;
   const onsetK = Math.round((sc.onsetS ?? 0) / CHECK_S);
@@ -391,7 +395,7 @@ export async function runGuardianBench() {
   const notes = [
     `Reference scenario: ${RPS} req/s (Poisson), ${SHARE * 100} % canary (independent per request), ${BASE_ERR * 100} % baseline error rate, control latency lognormal σ = ${SIGMA}, p95 = 300 ms (median ${Math.exp(MU).toFixed(0)} ms, p99 ${Math.exp(MU + 2.3263478740408408 * SIGMA).toFixed(0)} ms); a check every ${CHECK_S} s; α = ${ALPHA}; latency thresholds fixed per run from ${BASELINE_S / 60} min of control traffic before the step.`,
     `A/A: ${aaSc.runs.toLocaleString('en-US')} runs of ${aaSc.horizonS / 60} min (${aaSc.horizonS / CHECK_S} checks); regressions: ${RUNS.toLocaleString('en-US')} runs each, regression from the first check, stopped ${MAX_HORIZON_S / 3600} h after the onset (undetected runs count as later than the horizon). "p95 +200 ms" scales every canary latency by 5/3 (p95 300 → 500 ms). "errors ×10 after 30 min" (no target) starts the regression after 30 healthy minutes of the same milestone and times from the onset: the e-process has to win back the evidence it lost betting on regressions while there were none.`,
-    `Guardian: combined e-value = mean of the metrics' mixture e-values (ψ ∈ {${G.DEFAULT_PSI_GRID.join(', ')}}, equal weights); rollback at ≥ ${1 / ALPHA}. Oracle: Wald's one-sided SPRT with the true odds ratio on the one metric that carries the effect (errors, or counts above the run's p95 threshold), same checks, same 1/α. Flagger: cumulative failed 1-minute checks, rollback at 5, as Flagger's \`threshold\`.`,
+    `Guardian: combined e-value = mean of the metrics' mixture e-values (ψ ∈ {${G.DEFAULT_PSI_GRID.join(', ')}}, ${PSI_WEIGHTS ? `weights ${PSI_WEIGHTS.join(':')}` : 'equal weights'}${METRIC_WEIGHTS ? `; metric weights ${JSON.stringify(METRIC_WEIGHTS)}` : ''}); rollback at ≥ ${1 / ALPHA}. Oracle: Wald's one-sided SPRT with the true odds ratio on the one metric that carries the effect (errors, or counts above the run's p95 threshold), same checks, same 1/α. Flagger: cumulative failed 1-minute checks, rollback at 5, as Flagger's \`threshold\`.`,
     `A/A side results (guardian): SRM pauses ${srm} of ${aa.length} runs (SRM α = 0.001); advance-ok (≥ 300 canary requests, no bake time) median at ${fmtS(adv.median, aaSc.horizonS)} s.`,
     `Step cost (incl. evidence): ${cost.reference.toFixed(1)} µs at the reference counts; ${cost.skewed.toFixed(1)} µs at 1,000 vs 99,000 requests; ${cost.large.toFixed(1)} µs at 100,000 vs 100,000 requests (errors + p95 + p99 + SRM).`,
     `Simulated in ${seconds.toFixed(0)} s on ${WORKERS} worker${WORKERS > 1 ? 's' : ''}.`,

@@ -330,3 +330,21 @@ describe('guardian: across milestones', () => {
     expect(() => nextMilestone(rb.state, { latency: false })).toThrow(/rolled-back/);
   });
 });
+
+describe('guardian: metric weights', () => {
+  it('the combined e-value is the weighted average of the metrics', () => {
+    const baseline = hist(10_000, 300);
+    const s0 = initialState({ metricWeights: { errors: 2 } }, { baseline });
+    expect(s0.metrics.map((m) => [m.id, m.weight])).toEqual([
+      ['errors', 0.5],
+      ['latency>p95', 0.25],
+      ['latency>p99', 0.25],
+    ]);
+    const r = step(s0, { at: 1, canary: { requests: 100, errors: 5, latency: hist(100, 10) }, control: { requests: 900, errors: 9, latency: hist(900, 27) } });
+    const e = r.evidence.metrics.map((m) => m.e);
+    expect(r.evidence.e).toBeCloseTo(0.5 * e[0] + 0.25 * e[1] + 0.25 * e[2], 10);
+    const plain = step(initialState({}, { baseline }), { at: 1, canary: { requests: 100, errors: 5, latency: hist(100, 10) }, control: { requests: 900, errors: 9, latency: hist(900, 27) } });
+    expect(plain.evidence.e).toBeCloseTo((e[0] + e[1] + e[2]) / 3, 10);
+    expect(() => initialState({ metricWeights: { 'latency>p90': 1 } })).toThrow(/unknown metric/);
+  });
+});

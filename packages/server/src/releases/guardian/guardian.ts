@@ -64,6 +64,11 @@ export interface GuardianConfig {
   /** Sample-ratio-mismatch check; needs the configured canary share of the compared traffic. */
   srm?: false | { expectedShare: number; alpha?: number; tolerance?: number; ratios?: readonly number[] };
   sloGuards?: readonly SloGuard[];
+  /**
+   * Weights of the metrics in the combined e-value, by metric id ('errors', 'latency>p95',
+   * 'latency>p99', 'latency>800ms', …); missing ids weigh 1; normalised. Default: a plain average.
+   */
+  metricWeights?: Readonly<Record<string, number>>;
 }
 
 export interface ResolvedSloGuard {
@@ -88,6 +93,7 @@ export interface ResolvedConfig {
   bakeMs: number;
   srm: { expectedShare: number; alpha: number; tolerance: number; alternatives: SrmAlternative[] } | null;
   sloGuards: ResolvedSloGuard[];
+  metricWeights: Record<string, number>;
 }
 
 export interface Tally {
@@ -99,6 +105,8 @@ export interface MetricState {
   /** 'errors', 'latency>p95', 'latency>p99', 'latency>800ms', … */
   id: string;
   kind: 'errors' | 'latency';
+  /** Weight in the combined e-value (the metrics' weights sum to 1). */
+  weight: number;
   quantile: number | null;
   thresholdMs: number | null;
   thresholdIndex: number | null;
@@ -130,6 +138,7 @@ export interface GuardianState {
 export interface MetricEvidence {
   id: string;
   kind: 'errors' | 'latency';
+  weight: number;
   thresholdMs: number | null;
   thresholdSource: 'baseline' | 'warm-up' | 'slo' | null;
   /** The mixture e-value (capped at Number.MAX_VALUE; log10E is exact). */
@@ -160,7 +169,7 @@ export interface Evidence {
   alpha: number;
   /** 1/α: the combined e-value that triggers a rollback. */
   threshold: number;
-  /** The average of the metrics' e-values. */
+  /** The (weighted) average of the metrics' e-values. */
   e: number;
   log10E: number;
   psiGrid: number[];
@@ -235,6 +244,7 @@ export function resolveConfig(config: GuardianConfig = {}): ResolvedConfig {
     bakeMs: nonNegative(config.bakeMs, 0, 'bakeMs'),
     srm,
     sloGuards,
+    metricWeights: { ...(config.metricWeights ?? {}) },
   };
 }
 
@@ -257,10 +267,10 @@ export function initialState(config: GuardianConfig = {}, options: InitialStateO
   const zeros = () => c.psiGrid.map(() => 0);
   const metrics: MetricState[] = [];
   const tally = (): Tally => ({ requests: 0, events: 0 });
-  if (c.errors) metrics.push({ id: 'errors', kind: 'errors', quantile: null, thresholdMs: null, thresholdIndex: null, thresholdSource: null, lnE: zeros(), canary: tally(), control: tally() });
+  if (c.errors) metrics.push({ id: 'errors', kind: 'errors', weight: 1, quantile: null, thresholdMs: null, thresholdIndex: null, thresholdSource: null, lnE: zeros(), canary: tally(), control: tally() });
   const baseline = options.baseline && options.baseline.length === c.buckets.length + 1 ? options.baseline : null;
   for (const t of c.latency?.thresholds ?? []) {
-    const m: MetricState = { id: '', kind: 'latency', quantile: null, thresholdMs: null, thresholdIndex: null, thresholdSource: null, lnE: zeros(), canary: tally(), control: tally() };
+    const m: MetricState = { id: '', kind: 'latency', weight: 1, quantile: null, thresholdMs: null, thresholdIndex: null, thresholdSource: null, lnE: zeros(), canary: tally(), control: tally() };
     if ('ms' in t) {
       const i = boundIndexAtLeast(c.buckets, t.ms);
       Object.assign(m, { id: `latency>${t.ms}ms`, thresholdIndex: i, thresholdMs: c.buckets[i], thresholdSource: 'slo' });
@@ -274,6 +284,16 @@ export function initialState(config: GuardianConfig = {}, options: InitialStateO
     }
     metrics.push(m);
   }
+  const ids = new Set(metrics.map((m) => m.id));
+  if (ids.size !== metrics.length) throw new RangeError(`two metrics have the same id: ${metrics.map((m) => m.id).join(', ')}`);
+  for (const [id, w] of Object.entries(c.metricWeights)) {
+    if (!ids.has(id)) throw new RangeError(`metricWeights names an unknown metric '${id}' (metrics: ${[...ids].join(', ')})`);
+    if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`metric weight for '${id}' must be finite and ≥ 0, got ${w}`);
+  }
+  const raw = metrics.map((m) => c.metricWeights[m.id] ?? 1);
+  const sum = raw.reduce((a, b) => a + b, 0);
+  if (!(sum > 0)) throw new RangeError('metric weights sum to 0');
+  metrics.forEach((m, i) => (m.weight = raw[i] / sum));
   const waiting = metrics.some((m) => m.kind === 'latency' && m.thresholdIndex === null);
   return {
     version: 1,
@@ -311,7 +331,7 @@ export function nextMilestone(state: GuardianState, config: GuardianConfig = {},
   const same =
     a.alpha === b.alpha &&
     JSON.stringify([a.psiGrid, a.psiWeights, a.buckets]) === JSON.stringify([b.psiGrid, b.psiWeights, b.buckets]) &&
-    JSON.stringify(state.metrics.map((m) => m.id)) === JSON.stringify(next.metrics.map((m) => m.id));
+    JSON.stringify(state.metrics.map((m) => [m.id, m.weight])) === JSON.stringify(next.metrics.map((m) => [m.id, m.weight]));
   if (!same) throw new RangeError('nextMilestone needs the same alpha, ψ grid, weights, buckets and metrics as the previous milestone');
   next.metrics.forEach((m, i) => {
     const prev = state.metrics[i];
@@ -507,6 +527,7 @@ function evidenceOf(s: GuardianState, used: Array<{ canary: Tally; control: Tall
     return {
       id: m.id,
       kind: m.kind,
+      weight: m.weight,
       thresholdMs: m.thresholdMs,
       thresholdSource: m.thresholdSource,
       e: toE(ln),
@@ -516,7 +537,7 @@ function evidenceOf(s: GuardianState, used: Array<{ canary: Tally; control: Tall
       total: { canary: { ...m.canary }, control: { ...m.control } },
     };
   });
-  const lnCombined = lnMean(lnByMetric);
+  const lnCombined = lnMixture(lnByMetric, s.metrics.map((m) => m.weight));
   const elapsedMs = s.startedAt === null ? 0 : Math.max(0, (s.lastAt ?? at) - s.startedAt);
   let srm: Evidence['srm'] = null;
   if (s.srm && c.srm) {
