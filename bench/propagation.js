@@ -194,7 +194,7 @@ export async function runPropagationBench({
     for (let k = 0; k < changes; k++) {
       const { sent, returned } = await toggle(k);
       const got = await sse.awaitUpdate(warmupChanges + k + 1, 10_000);
-      if (process.env.BENCH_DEBUG) { const ts = got.times.filter((x) => x !== null); log(`change ${k}: call ${(returned - sent).toFixed(1)} ms, first ${(Math.min(...ts) - sent).toFixed(1)}, last ${(Math.max(...ts) - sent).toFixed(1)} ms after send`); }
+
       for (const t of got.times) {
         if (t === null) lost++;
         else {
@@ -288,7 +288,7 @@ export async function runPropagationBench({
       'RSS KiB per stream': perStream(withStreams.rss - before.rss),
       'server heap used before (MiB)': mb(before.heap),
       'server heap used with streams (MiB)': mb(withStreams.heap),
-      'heap KiB per stream': perStream(withStreams.heap - before.heap),
+      'heap KiB per stream (GC-timing noise)': perStream(withStreams.heap - before.heap),
     };
     log(`memory: ${JSON.stringify(memory)}`);
     const notes =
@@ -296,8 +296,7 @@ export async function runPropagationBench({
       `after ${warmupChanges} unmeasured warm-up changes; push clients run in a separate process. ` +
       `Server memory: RSS ${memory['server RSS before (MiB)']} MiB before, ${memory['server RSS with streams (MiB)']} MiB with ${memory.streams} streams ` +
       `(${memory['RSS KiB per stream']} KiB per stream), ${memory['server RSS after changes (MiB)']} MiB after ${changes} changes; ` +
-      `V8 heap used ${memory['server heap used before (MiB)']} → ${memory['server heap used with streams (MiB)']} MiB (${memory['heap KiB per stream']} KiB per stream, before any GC). ` +
-      `Socket buffers are kernel memory and not in either number.`;
+      `Kernel socket buffers are not in RSS; the V8 heap figures in the JSON depend on when the server last collected garbage.`;
     return { rows, memory, notes };
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {});
