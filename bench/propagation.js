@@ -194,7 +194,6 @@ export async function runPropagationBench({
     for (let k = 0; k < changes; k++) {
       const { sent, returned } = await toggle(k);
       const got = await sse.awaitUpdate(warmupChanges + k + 1, 10_000);
-
       for (const t of got.times) {
         if (t === null) lost++;
         else {
