@@ -396,6 +396,7 @@ export async function runGuardianBench() {
     `Reference scenario: ${RPS} req/s (Poisson), ${SHARE * 100} % canary (independent per request), ${BASE_ERR * 100} % baseline error rate, control latency lognormal σ = ${SIGMA}, p95 = 300 ms (median ${Math.exp(MU).toFixed(0)} ms, p99 ${Math.exp(MU + 2.3263478740408408 * SIGMA).toFixed(0)} ms); a check every ${CHECK_S} s; α = ${ALPHA}; latency thresholds fixed per run from ${BASELINE_S / 60} min of control traffic before the step.`,
     `A/A: ${aaSc.runs.toLocaleString('en-US')} runs of ${aaSc.horizonS / 60} min (${aaSc.horizonS / CHECK_S} checks); regressions: ${RUNS.toLocaleString('en-US')} runs each, regression from the first check, stopped ${MAX_HORIZON_S / 3600} h after the onset (undetected runs count as later than the horizon). "p95 +200 ms" scales every canary latency by 5/3 (p95 300 → 500 ms). "errors ×10 after 30 min" (no target) starts the regression after 30 healthy minutes of the same milestone and times from the onset: the e-process has to win back the evidence it lost betting on regressions while there were none.`,
     `Guardian: combined e-value = mean of the metrics' mixture e-values (ψ ∈ {${G.DEFAULT_PSI_GRID.join(', ')}}, ${PSI_WEIGHTS ? `weights ${PSI_WEIGHTS.join(':')}` : 'equal weights'}${METRIC_WEIGHTS ? `; metric weights ${JSON.stringify(METRIC_WEIGHTS)}` : ''}); rollback at ≥ ${1 / ALPHA}. Oracle: Wald's one-sided SPRT with the true odds ratio on the one metric that carries the effect (errors, or counts above the run's p95 threshold), same checks, same 1/α. Flagger: cumulative failed 1-minute checks, rollback at 5, as Flagger's \`threshold\`.`,
+    'For A/A rows, "median s" is the median time of the false rollbacks that happened (most come early, while the e-values rest on few checks).',
     `A/A side results (guardian): SRM pauses ${srm} of ${aa.length} runs (SRM α = 0.001); advance-ok (≥ 300 canary requests, no bake time) median at ${fmtS(adv.median, aaSc.horizonS)} s.`,
     `Step cost (incl. evidence): ${cost.reference.toFixed(1)} µs at the reference counts; ${cost.skewed.toFixed(1)} µs at 1,000 vs 99,000 requests; ${cost.large.toFixed(1)} µs at 100,000 vs 100,000 requests (errors + p95 + p99 + SRM).`,
     `Simulated in ${seconds.toFixed(0)} s on ${WORKERS} worker${WORKERS > 1 ? 's' : ''}.`,
@@ -407,7 +408,9 @@ if (!isMainThread && workerData?.tasks) {
   parentPort.postMessage(runTasks(workerData.tasks));
 } else if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) {
   const { rows, notes } = await runGuardianBench();
+  // The same table format as bench/run.js writes into RESULTS.md.
   const cols = Object.keys(rows[0]);
-  console.log([`| ${cols.join(' | ')} |`, `| ${cols.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${cols.map((c) => r[c]).join(' | ')} |`)].join('\n'));
+  const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(2)) : String(v));
+  console.log([`| ${cols.join(' | ')} |`, `| ${cols.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${cols.map((c) => fmt(r[c])).join(' | ')} |`)].join('\n'));
   console.log('\n' + notes);
 }
