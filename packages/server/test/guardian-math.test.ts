@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_PSI_GRID,
@@ -118,6 +119,21 @@ describe('Fisher noncentral hypergeometric pmf', () => {
       for (let x = Math.max(0, t - m); x <= Math.min(n, t); x++) sum += fnchPmf(x, n, m, t, psi);
       expect(Math.abs(sum - 1), `${n} ${m} ${t} ${psi}`).toBeLessThan(1e-8);
     }
+  });
+
+  it('normaliser matches a full log-sum-exp over the support (random margins and odds ratios)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 400 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: -4, max: 5, noNaN: true }), (n, m, frac, lg) => {
+        const t = Math.round(frac * (n + m));
+        const psi = Math.pow(10, lg);
+        const terms: number[] = [];
+        for (let u = Math.max(0, t - m); u <= Math.min(n, t); u++) terms.push(lnChoose(n, u) + lnChoose(m, t - u) + u * Math.log(psi));
+        const max = Math.max(...terms);
+        const want = max + Math.log(terms.reduce((acc, v) => acc + Math.exp(v - max), 0));
+        expect(Math.abs(lnNormalizer(n, m, t, psi) - want)).toBeLessThan(1e-9 * Math.max(1, Math.abs(want)));
+      }),
+      { numRuns: 2000, seed: 7 },
+    );
   });
 
   it('normaliser is finite for huge margins', () => {
