@@ -33,11 +33,20 @@ export interface ServerConfig {
    * SWITCHYARD_FRONTEND_INCLUDE_DISABLED=true; default false, as Unleash.
    */
   frontendIncludeDisabled?: boolean;
+  /** How often the guardian checks running release plans, ms (env SWITCHYARD_RELEASE_CHECK_MS, default 5,000; 0 = never by itself). */
+  releaseCheckIntervalMs?: number;
+  /** How often a replica without the guardian's advisory lock tries to take it, ms (env SWITCHYARD_RELEASE_LEADER_RETRY_MS, default 5,000). */
+  releaseLeaderRetryMs?: number;
 }
 
 const positiveInt = (v: string | undefined): number | undefined => {
   const n = v === undefined || v === '' ? NaN : Number(v);
   return Number.isInteger(n) && n > 0 ? n : undefined;
+};
+
+const nonNegativeInt = (v: string | undefined): number | undefined => {
+  const n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -53,6 +62,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     maxStreams: positiveInt(env.SWITCHYARD_MAX_STREAMS),
     streamHeartbeatMs: positiveInt(env.SWITCHYARD_STREAM_HEARTBEAT_MS),
     frontendIncludeDisabled: /^(1|true|yes|on)$/i.test(env.SWITCHYARD_FRONTEND_INCLUDE_DISABLED ?? ''),
+    releaseCheckIntervalMs: nonNegativeInt(env.SWITCHYARD_RELEASE_CHECK_MS),
+    releaseLeaderRetryMs: positiveInt(env.SWITCHYARD_RELEASE_LEADER_RETRY_MS),
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
 }
