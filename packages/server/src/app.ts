@@ -14,6 +14,7 @@ import environmentRoutes from './environments/routes.js';
 import flagRoutes from './flags/routes.js';
 import segmentRoutes from './segments/routes.js';
 import eventRoutes from './events/routes.js';
+import sinkRoutes from './events/sinks/routes.js';
 import importExportRoutes from './import-export/routes.js';
 import clientApiRoutes from './client-api/routes.js';
 import frontendApiRoutes from './frontend-api/routes.js';
@@ -74,6 +75,7 @@ export async function buildApp({ config, storage: given, logger }: BuildOptions)
     flagRoutes,
     segmentRoutes,
     eventRoutes,
+    sinkRoutes,
     importExportRoutes,
     clientApiRoutes,
     frontendApiRoutes,

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Storage } from './storage/database.js';
 import type { Changes } from './events/changes.js';
 import type { TokenService } from './auth/tokens.js';
+import type { DeliveryOptions } from './events/sinks/worker.js';
 
 /** What every capability's routes get: the storage, the change log, auth, and the metrics registry. */
 export interface Services {
@@ -33,6 +34,10 @@ export interface ServerConfig {
    * SWITCHYARD_FRONTEND_INCLUDE_DISABLED=true; default false, as Unleash.
    */
   frontendIncludeDisabled?: boolean;
+  /** Key that encrypts notification-sink secrets at rest (env SWITCHYARD_SECRET_KEY); without it they are stored as given. */
+  secretKey?: string;
+  /** Notification delivery (events/sinks/worker.ts); env SWITCHYARD_DELIVERY_WORKER=false runs no worker on this replica. */
+  delivery?: Partial<DeliveryOptions>;
   /** How often the guardian checks running release plans, ms (env SWITCHYARD_RELEASE_CHECK_MS, default 5,000; 0 = never by itself). */
   releaseCheckIntervalMs?: number;
   /** How often a replica without the guardian's advisory lock tries to take it, ms (env SWITCHYARD_RELEASE_LEADER_RETRY_MS, default 5,000). */
@@ -62,6 +67,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     maxStreams: positiveInt(env.SWITCHYARD_MAX_STREAMS),
     streamHeartbeatMs: positiveInt(env.SWITCHYARD_STREAM_HEARTBEAT_MS),
     frontendIncludeDisabled: /^(1|true|yes|on)$/i.test(env.SWITCHYARD_FRONTEND_INCLUDE_DISABLED ?? ''),
+    secretKey: env.SWITCHYARD_SECRET_KEY || undefined,
+    delivery: /^(0|false|no|off)$/i.test(env.SWITCHYARD_DELIVERY_WORKER ?? '') ? { worker: false } : undefined,
     releaseCheckIntervalMs: nonNegativeInt(env.SWITCHYARD_RELEASE_CHECK_MS),
     releaseLeaderRetryMs: positiveInt(env.SWITCHYARD_RELEASE_LEADER_RETRY_MS),
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),

@@ -31,13 +31,19 @@ export interface RevisionChange {
 export interface CommittedChange {
   bumped: RevisionChange[];
   events: ChangeEvent[];
+  /** The audit log ids of `events`, in the same order. */
+  eventIds: number[];
+  actor: string;
+  /** When the events were recorded (their `created_at`). */
+  at: string;
 }
 
 /**
  * The one way to change configuration: a transaction that also appends the audit events and bumps
- * the revision of every touched environment. Listeners hear `revision` after the commit.
+ * the revision of every touched environment. Listeners hear `revision` after the commit, and
+ * `committed` after every commit that recorded events or bumped revisions.
  */
-export class Changes extends EventEmitter<{ revision: [RevisionChange[]] }> {
+export class Changes extends EventEmitter<{ revision: [RevisionChange[]]; committed: [CommittedChange] }> {
   private readonly publishers: Array<(trx: Trx, committed: CommittedChange) => Promise<void>> = [];
 
   constructor(private readonly storage: Storage) {
@@ -70,11 +76,13 @@ export class Changes extends EventEmitter<{ revision: [RevisionChange[]] }> {
       },
     };
     let bumped: RevisionChange[] = [];
+    let committed: CommittedChange | null = null;
     const result = await this.storage.db.transaction().execute(async (trx) => {
       const value = await work(trx, recorder);
       const now = new Date().toISOString();
+      let eventIds: number[] = [];
       if (events.length > 0) {
-        await trx
+        const rows = await trx
           .insertInto('events')
           .values(
             events.map((e) => ({
@@ -88,13 +96,20 @@ export class Changes extends EventEmitter<{ revision: [RevisionChange[]] }> {
               created_at: now,
             })),
           )
+          .returning('id')
           .execute();
+        // Identities are handed out in insertion order within one statement.
+        eventIds = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
       }
       bumped = await bumpRevisions(trx, touched);
-      if (bumped.length > 0 || events.length > 0) for (const publish of this.publishers) await publish(trx, { bumped, events });
+      if (bumped.length > 0 || events.length > 0) {
+        committed = { bumped, events, eventIds, actor, at: now };
+        for (const publish of this.publishers) await publish(trx, committed);
+      }
       return value;
     });
     if (bumped.length > 0) this.emit('revision', bumped);
+    if (committed) this.emit('committed', committed);
     return result;
   }
 }
