@@ -22,7 +22,6 @@ import streamingRoutes from './streaming/routes.js';
 import ofrepRoutes from './ofrep/routes.js';
 import sessionRoutes from './auth/session.js';
 import playgroundRoutes from './playground/routes.js';
-import signalRoutes from './signals/routes.js';
 import releaseRoutes from './releases/routes.js';
 import webRoutes from './web/static.js';
 
@@ -83,7 +82,6 @@ export async function buildApp({ config, storage: given, logger }: BuildOptions)
     ofrepRoutes,
     sessionRoutes,
     playgroundRoutes,
-    signalRoutes,
     releaseRoutes,
     // Last: the web UI at `/` with its SPA fallback (never for API paths).
     webRoutes,
