@@ -28,6 +28,7 @@ import {
 } from './flagset.js';
 import { HttpError, MalformedDataError, describeError, linkedAbort, retryAfterMs, unref, type FetchLike } from './http.js';
 import { MetricsCollector, type MetricsBody } from './metrics.js';
+import { cohortOf, currentOutcomeScope, type Outcome, type OutcomeRecorder } from './outcomes.js';
 import { SseParser, type SseMessage } from './sse.js';
 import { fileStorage, parseFlagSet, parseFlagSetText, type BackupStorage, type FileIO, type StoredFlagSet } from './storage.js';
 import { SDK_NAME } from './version.js';
@@ -66,7 +67,12 @@ export interface SwitchyardOptions {
   refreshIntervalMs?: number;
   /** Use the server's event stream (default true); polling is the fallback either way. */
   streaming?: boolean;
-  /** How often usage metrics are sent. Default 60 s. */
+  /**
+   * How often usage metrics (and cohort outcomes) are sent. Default 60 s. While a guarded rollout
+   * is active the server asks for a shorter interval (`switchyard-settings` on the stream, the
+   * `x-switchyard-metrics-interval-ms` header on metrics responses); the client then reports at
+   * the shorter of the two.
+   */
   metricsIntervalMs?: number;
   /** Send no metrics and no registration. */
   disableMetrics?: boolean;
@@ -137,7 +143,7 @@ export interface ClientEvents {
   /** Fresh again after `stale`. */
   recovered: void;
   /** Settings pushed by the server (`switchyard-settings`). */
-  settings: { metricsIntervalMs?: number; refreshIntervalMs?: number };
+  settings: { metricsIntervalMs?: number | null; refreshIntervalMs?: number };
 }
 
 export type ErrorCode = 'FLAG_NOT_FOUND' | 'TYPE_MISMATCH' | 'PARSE_ERROR' | 'PROVIDER_NOT_READY' | 'GENERAL';
@@ -219,7 +225,10 @@ interface StreamState {
   resumed: boolean;
 }
 
-export class SwitchyardClient extends Emitter<ClientEvents> {
+/** Response header of `POST /api/client/metrics`: the report interval the server asks for (absent: none). */
+export const METRICS_INTERVAL_HEADER = 'x-switchyard-metrics-interval-ms';
+
+export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRecorder {
   readonly mode: Mode;
   readonly appName: string;
   readonly instanceId: string;
@@ -234,6 +243,11 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
   private readonly refreshIntervalMs: number;
   private readonly requestTimeoutMs: number;
   private readonly reconnect: { initialMs: number; maxMs: number; jitter: number };
+  /** The interval the app configured. */
+  private readonly appMetricsIntervalMs: number;
+  /** The interval the server asks for (guarded rollouts), if any. */
+  private serverMetricsIntervalMs: number | undefined;
+  /** The interval in force: the shorter of the two. */
   private metricsIntervalMs: number;
   private pollIntervalMs: number;
   private defaults: Context;
@@ -301,7 +315,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     };
     this.refreshIntervalMs = Math.max(50, options.refreshIntervalMs ?? 15_000);
     this.pollIntervalMs = this.refreshIntervalMs;
-    this.metricsIntervalMs = Math.max(50, options.metricsIntervalMs ?? 60_000);
+    this.appMetricsIntervalMs = this.metricsIntervalMs = Math.max(50, options.metricsIntervalMs ?? 60_000);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.reconnect = {
       initialMs: options.reconnect?.initialMs ?? 500,
@@ -373,6 +387,11 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     return m;
   }
 
+  /** How often metrics are sent now: the app's interval, or the server's shorter one during a guarded rollout. */
+  get reportingIntervalMs(): number {
+    return this.metricsIntervalMs;
+  }
+
   /** The context merged under every evaluation. */
   get context(): Context {
     return this.defaults;
@@ -442,19 +461,23 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     const c = this.ctx(context);
     let on: boolean;
     let impression = false;
+    let known = false;
     if (this.mode === 'local') {
       const ev = this.evaluator;
       if (ev === undefined || !ev.has(name)) on = typeof fallback === 'function' ? !!fallback(name, c) : !!fallback;
       else {
         on = ev.isEnabled(name, c);
         impression = ev.impressionData(name);
+        known = true;
       }
     } else {
       const t = this.toggles.get(name);
       on = t ? t.enabled : typeof fallback === 'function' ? !!fallback(name, c) : !!fallback;
       impression = !!t?.impressionData;
+      known = t !== undefined;
     }
     this.metrics.count(name, on);
+    if (known) this.noteCohort(name, on ? 'on' : 'off');
     if (impression) this.impression('isEnabled', name, on, undefined, c);
     return on;
   }
@@ -478,6 +501,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     }
     const enabled = v.feature_enabled ?? v.featureEnabled ?? false;
     this.metrics.countVariant(name, enabled, v.name);
+    if (this.knows(name)) this.noteCohort(name, cohortOf(enabled, v));
     if (impression) this.impression('getVariant', name, enabled, v.name, c);
     return v;
   }
@@ -487,6 +511,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     const c = this.ctx(context);
     const d = this.detail(name, c);
     this.metrics.countVariant(name, d.value, d.variant.name);
+    if (d.reason !== 'ERROR') this.noteCohort(name, cohortOf(d.value, d.variant));
     if (d.impressionData) this.impression('getVariant', name, d.value, d.variant.name, c);
     return d;
   }
@@ -524,6 +549,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
       return { value: defaultValue, reason: 'ERROR', errorCode: d.errorCode ?? 'GENERAL', errorMessage: `flag "${name}" not found`, flagMetadata: this.flagMetadata };
     }
     this.metrics.count(name, d.value);
+    this.noteCohort(name, d.value ? 'on' : 'off');
     if (d.impressionData) this.impression('isEnabled', name, d.value, undefined, c);
     const r: Resolution<boolean> = { value: d.value, reason: d.reason, flagMetadata: this.flagMetadata };
     if (d.variant.enabled) r.variant = d.variant.name;
@@ -541,6 +567,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     const c = this.ctx(context);
     const d = this.detail(name, c);
     this.metrics.countVariant(name, d.value, d.variant.name);
+    if (d.reason !== 'ERROR') this.noteCohort(name, cohortOf(d.value, d.variant));
     if (d.impressionData) this.impression('getVariant', name, d.value, d.variant.name, c);
     const meta = this.flagMetadata;
     if (d.reason === 'ERROR') return { value: defaultValue, reason: 'ERROR', errorCode: d.errorCode ?? 'GENERAL', errorMessage: `flag "${name}" not found`, flagMetadata: meta };
@@ -602,6 +629,33 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
   track(event: string, details: { flag?: string; variant?: string; value?: number } = {}): void {
     if (typeof event !== 'string' || !event) return;
     this.metrics.track(event, details);
+  }
+
+  /**
+   * Records one request's outcome for a flag by hand (sent with the next metrics report): the
+   * cohort is `variant` (a variant name, or `on` / `off`), else `enabled` (`on` / `off`). The
+   * request middleware (`@switchyard/sdk/middleware`) does this for every flag evaluated while
+   * serving a request.
+   */
+  recordOutcome(outcome: Outcome): void {
+    if (!outcome || typeof outcome.flag !== 'string' || !outcome.flag) throw new TypeError('recordOutcome: `flag` is required');
+    let cohort: string;
+    if (typeof outcome.variant === 'string' && outcome.variant) cohort = outcome.variant;
+    else if (typeof outcome.enabled === 'boolean') cohort = outcome.enabled ? 'on' : 'off';
+    else throw new TypeError('recordOutcome: give the cohort as `variant` (a variant name, "on" or "off") or `enabled`');
+    if (this.opts.disableMetrics) return;
+    this.metrics.cohort(outcome.flag, cohort, !!outcome.error, outcome.latencyMs);
+  }
+
+  /** Whether the flag is in the current flag set. */
+  private knows(name: string): boolean {
+    return this.mode === 'local' ? !!this.evaluator?.has(name) : this.toggles.has(name);
+  }
+
+  /** Notes an evaluation in the current outcome scope (a request served under the middleware), if any. */
+  private noteCohort(name: string, cohort: string) {
+    const scope = currentOutcomeScope();
+    if (scope) scope.note(this, name, cohort);
   }
 
   /**
@@ -1189,10 +1243,11 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
     const out: ClientEvents['settings'] = {};
     if (typeof o.metricsIntervalMs === 'number' && Number.isFinite(o.metricsIntervalMs) && o.metricsIntervalMs >= 100) {
       out.metricsIntervalMs = o.metricsIntervalMs;
-      if (o.metricsIntervalMs !== this.metricsIntervalMs) {
-        this.metricsIntervalMs = o.metricsIntervalMs;
-        if (this.metricsTimer) this.startMetricsTimer();
-      }
+      this.setServerMetricsInterval(o.metricsIntervalMs);
+    } else if (o.metricsIntervalMs === null) {
+      // The server no longer asks for a shorter interval (the guarded rollout ended).
+      out.metricsIntervalMs = null;
+      this.setServerMetricsInterval(undefined);
     }
     if (typeof o.refreshIntervalMs === 'number' && Number.isFinite(o.refreshIntervalMs) && o.refreshIntervalMs >= 100) {
       out.refreshIntervalMs = o.refreshIntervalMs;
@@ -1202,6 +1257,26 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
   }
 
   // ─── metrics ────────────────────────────────────────────────────────────────────────────
+
+  /** The server's requested interval (or none): the client reports at min(app's, server's). */
+  private setServerMetricsInterval(ms: number | undefined) {
+    this.serverMetricsIntervalMs = ms;
+    const next = ms === undefined ? this.appMetricsIntervalMs : Math.min(this.appMetricsIntervalMs, ms);
+    if (next === this.metricsIntervalMs) return;
+    this.log.debug(`metrics interval now ${next} ms${ms === undefined ? '' : ' (asked by the server)'}`);
+    this.metricsIntervalMs = next;
+    if (this.metricsTimer) this.startMetricsTimer();
+  }
+
+  /** Reads the interval header of a metrics response (Switchyard servers; absent: no request). */
+  private metricsIntervalFromHeader(headers: Headers) {
+    const raw = headers.get(METRICS_INTERVAL_HEADER);
+    const n = raw === null || raw.trim() === '' ? NaN : Number(raw);
+    const ms = Number.isFinite(n) && n >= 100 ? n : undefined;
+    if (ms === this.serverMetricsIntervalMs) return;
+    this.setServerMetricsInterval(ms);
+    this.emit('settings', { metricsIntervalMs: ms ?? null });
+  }
 
   private startMetricsTimer() {
     if (this.metricsTimer) clearInterval(this.metricsTimer);
@@ -1257,7 +1332,10 @@ export class SwitchyardClient extends Emitter<ClientEvents> {
         { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(this.metricsBody(bucket)) },
         null,
       );
-      if (res.ok) return;
+      if (res.ok) {
+        if (!this.closed) this.metricsIntervalFromHeader(res.headers);
+        return;
+      }
       if (res.status === 429 || res.status >= 500) this.metrics.restore(bucket);
       this.report(new SwitchyardError(`POST ${this.metricsPrefix}/metrics: HTTP ${res.status}`, 'metrics', false, res.status));
     } catch (err) {

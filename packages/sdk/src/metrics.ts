@@ -1,7 +1,10 @@
 /**
  * Usage counts per flag (Unleash's metrics bucket: yes/no and variant counts, unknown flags
- * included) and outcome counters reported with `track()`, sent together as one metrics body.
+ * included), outcome counters reported with `track()` and cohort outcomes (requests, errors,
+ * latency per flag and cohort), sent together as one metrics body.
  */
+import { OutcomeCollector, type CohortOutcomes } from './outcomes.js';
+
 export interface ToggleCounts {
   yes: number;
   no: number;
@@ -23,6 +26,8 @@ export interface MetricsBucket {
   toggles: Record<string, ToggleCounts>;
   /** Switchyard extension (ignored by Unleash servers): outcome counters from `track()`. */
   outcomes?: OutcomeCount[];
+  /** Switchyard extension (ignored by Unleash servers): cohort outcomes, flag → cohort → {requests, errors, latency}. */
+  cohorts?: CohortOutcomes;
 }
 
 export interface MetricsBody {
@@ -43,6 +48,7 @@ export class MetricsCollector {
   private start = new Date();
   private toggles = new Map<string, ToggleCounts>();
   private outcomes = new Map<string, OutcomeCount>();
+  private readonly cohorts = new OutcomeCollector();
 
   private entry(name: string): ToggleCounts | undefined {
     let t = this.toggles.get(name);
@@ -83,8 +89,13 @@ export class MetricsCollector {
     if (typeof opts.value === 'number' && Number.isFinite(opts.value)) o.value += opts.value;
   }
 
+  /** A request's outcome for one flag and cohort. */
+  cohort(flag: string, cohort: string, error: boolean, latencyMs?: number): void {
+    this.cohorts.record(flag, cohort, error, latencyMs);
+  }
+
   get empty(): boolean {
-    return this.toggles.size === 0 && this.outcomes.size === 0;
+    return this.toggles.size === 0 && this.outcomes.size === 0 && this.cohorts.empty;
   }
 
   /** Takes the current bucket (or null when nothing was counted) and starts a new one. */
@@ -95,6 +106,8 @@ export class MetricsCollector {
     }
     const bucket: MetricsBucket = { start: this.start.toISOString(), stop: now.toISOString(), toggles: Object.fromEntries(this.toggles) };
     if (this.outcomes.size) bucket.outcomes = [...this.outcomes.values()];
+    const cohorts = this.cohorts.take();
+    if (cohorts) bucket.cohorts = cohorts;
     this.start = now;
     this.toggles = new Map();
     this.outcomes = new Map();
@@ -122,5 +135,6 @@ export class MetricsCollector {
         this.outcomes.set(key, { ...o });
       }
     }
+    if (bucket.cohorts) this.cohorts.restore(bucket.cohorts);
   }
 }

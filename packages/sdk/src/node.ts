@@ -10,6 +10,7 @@ import { SwitchyardClient as CoreClient, type SwitchyardOptions } from './client
 import { fileStorage, type BackupStorage, type FileIO } from './storage.js';
 
 export * from './index.js';
+export { currentScope, runWithOutcomes, scopeOf, switchyardExpress, switchyardFastify, withSwitchyard, type MiddlewareOptions, type RequestEnd } from './middleware.js';
 
 /** Reads files (undefined when missing) and writes them atomically: a temporary file in the same directory, then rename. */
 export const nodeFileIO: FileIO = {

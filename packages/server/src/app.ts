@@ -22,6 +22,7 @@ import streamingRoutes from './streaming/routes.js';
 import ofrepRoutes from './ofrep/routes.js';
 import sessionRoutes from './auth/session.js';
 import playgroundRoutes from './playground/routes.js';
+import signalRoutes from './signals/routes.js';
 import releaseRoutes from './releases/routes.js';
 import webRoutes from './web/static.js';
 
@@ -82,6 +83,7 @@ export async function buildApp({ config, storage: given, logger }: BuildOptions)
     ofrepRoutes,
     sessionRoutes,
     playgroundRoutes,
+    signalRoutes,
     releaseRoutes,
     // Last: the web UI at `/` with its SPA fallback (never for API paths).
     webRoutes,

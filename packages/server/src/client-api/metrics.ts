@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { Type, type Static } from 'typebox';
 import type { Database } from '../storage/schema.js';
 import type { Principal } from '../auth/tokens.js';
+import { CohortOutcomesSchema } from '../signals/schema.js';
 
 const Count = Type.Integer({ minimum: 0, maximum: 1e12 });
 
@@ -28,6 +29,8 @@ export const MetricsBody = Type.Object(
         start: Type.Union([Type.String({ maxLength: 64 }), Type.Number()]),
         stop: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Number()])),
         toggles: Type.Record(Type.String({ minLength: 1, maxLength: 255 }), ToggleCounts),
+        // Switchyard's cohort outcomes (signals/); absent from Unleash SDKs' reports.
+        cohorts: Type.Optional(CohortOutcomesSchema),
       },
       { additionalProperties: true },
     ),

@@ -9,6 +9,7 @@ import { deltaService } from './delta.js';
 import { MetricsBody, RegisterBody, identify, recordMetrics, recordRegistration } from './metrics.js';
 import { serverMetrics } from '../operations/prom.js';
 import { ProblemSchema, UnleashHeaders } from '../operations/schemas.js';
+import { checkMetricsCohorts, ingestMetricsCohorts } from '../signals/ingest.js';
 
 const FeaturesQuery = Type.Object(
   {
@@ -192,14 +193,18 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (app, { service
       onRequest,
       schema: {
         ...common,
-        summary: 'Report flag usage counts from a server-side SDK',
+        summary: 'Report flag usage counts (and @switchyard/sdk cohort outcomes) from a server-side SDK',
         body: MetricsBody,
         response: { 202: Accepted, 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema },
       },
     },
     async (request, reply) => {
       const principal = request.principal!;
-      const stored = await recordMetrics(services.storage.db, principal, identify(request.body, request.headers), request.body);
+      checkMetricsCohorts(request.body);
+      const id = identify(request.body, request.headers);
+      const stored = await recordMetrics(services.storage.db, principal, id, request.body);
+      // Cohort outcomes of guarded flags, and the report interval asked while a guarded plan is active.
+      await ingestMetricsCohorts(services, principal, id, request.body, reply, request.log);
       prom.metricsPosts.inc({ api: 'client' });
       prom.metricsToggles.inc({ api: 'client' }, stored);
       return reply.code(202).send();

@@ -287,6 +287,18 @@ export class StreamingHub {
     });
   }
 
+  /**
+   * Runs the channel updates of `environment` (or of every environment) although its revision did
+   * not move: for stream content that depends on more than the flag set (the metrics interval in
+   * `switchyard-settings`, signals/). Channels whose `update` finds nothing new write nothing.
+   */
+  refresh(environment?: string): void {
+    if (this.closed) return;
+    for (const [env, chans] of this.byEnvironment) {
+      if (environment === undefined || env === environment) for (const ch of chans) this.schedule(ch);
+    }
+  }
+
   /** Ends every stream and stops listening (graceful shutdown; clients reconnect elsewhere). */
   close(): void {
     if (this.closed) return;

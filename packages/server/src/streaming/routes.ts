@@ -5,9 +5,10 @@ import { requireToken } from '../auth/guard.js';
 import { flagSetCache } from '../client-api/cache.js';
 import { effectiveProjects } from '../client-api/payload.js';
 import { ProblemSchema, UnleashHeaders } from '../operations/schemas.js';
-import { sseFrame, streamingHub } from './hub.js';
+import { sseFrame, streamingHub, type StreamUpdate, type SubscribeOptions } from './hub.js';
 import { UnleashStreams } from './unleash.js';
 import { startReplication } from './replication.js';
+import { signalsFor, type Signals } from '../signals/service.js';
 
 const StreamQuery = Type.Object(
   {
@@ -19,9 +20,49 @@ const StreamQuery = Type.Object(
 
 const EventStream = Type.String({ description: 'text/event-stream (see docs/streaming.md).' });
 
-/** Settings pushed to `@switchyard/sdk` streams (reserved for the rollout guardian). */
-export const SWITCHYARD_SETTINGS = { metricsIntervalMs: 60_000 };
-const SETTINGS_FRAME = sseFrame({ event: 'switchyard-settings', data: JSON.stringify(SWITCHYARD_SETTINGS) });
+const settingsFrames = new Map<number | null, Buffer>();
+/** `switchyard-settings` with the metrics interval asked of the SDK (null: none any more), one shared Buffer per value. */
+function settingsFrame(metricsIntervalMs: number | null): Buffer {
+  let f = settingsFrames.get(metricsIntervalMs);
+  if (!f) settingsFrames.set(metricsIntervalMs, (f = sseFrame({ event: 'switchyard-settings', data: JSON.stringify({ metricsIntervalMs }) })));
+  return f;
+}
+
+const asList = (frames: Buffer | Buffer[] | null): Buffer[] => (frames === null ? [] : Array.isArray(frames) ? frames : [frames]);
+
+/**
+ * An Unleash stream for `@switchyard/sdk`, plus `switchyard-settings` while the environment has a
+ * guarded flag (signals/): `{metricsIntervalMs}` at connect and whenever the requested interval
+ * changes, `{metricsIntervalMs: null}` when it ends. The subscriber's state carries the interval it
+ * was last told, so the hub's per-state updates send each change once.
+ */
+function withSettings(base: SubscribeOptions, signals: Signals): SubscribeOptions {
+  const env = base.environment;
+  const split = (state: string) => {
+    const i = state.lastIndexOf('\u0001');
+    const raw = state.slice(i + 1);
+    return { inner: state.slice(0, i), interval: raw === '' ? null : Number(raw) };
+  };
+  const join = (inner: string, interval: number | null) => `${inner}\u0001${interval ?? ''}`;
+  return {
+    ...base,
+    channel: `${base.channel}\0switchyard`,
+    initial: async (lastEventId) => {
+      const [u, interval] = await Promise.all([base.initial(lastEventId), signals.requestedMetricsInterval(env)]);
+      const frames = interval === undefined ? asList(u.frames) : [settingsFrame(interval), ...asList(u.frames)];
+      return { state: join(u.state, interval ?? null), revision: u.revision, frames: frames.length ? frames : null };
+    },
+    update: async (from): Promise<StreamUpdate> => {
+      const { inner, interval: told } = split(from);
+      const [u, asked] = await Promise.all([base.update(inner), signals.requestedMetricsInterval(env, { fresh: true })]);
+      const interval = asked ?? null;
+      const frames: Buffer[] = [];
+      if (interval !== told) frames.push(settingsFrame(interval));
+      if (u.state !== inner) frames.push(...asList(u.frames));
+      return { state: join(u.state, interval), revision: u.revision, frames: frames.length ? frames : null };
+    },
+  };
+}
 
 /** Whether the caller is `@switchyard/sdk` (it says so in `unleash-sdk` or `x-switchyard-sdk`). */
 export function isSwitchyardSdk(request: FastifyRequest): boolean {
@@ -42,7 +83,11 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (app, { service
   const cache = flagSetCache(services);
   const unleash = new UnleashStreams(cache);
   const replication = await startReplication(services, app.log);
+  const signals = signalsFor(services);
+  // A guard that starts or ends without a revision (signals.guardsChanged): update the settings of open streams now.
+  const stopGuards = signals.onGuardsChanged((environment) => hub.refresh(environment));
   app.addHook('preClose', async () => {
+    stopGuards();
     hub.close();
     await replication.stop();
   });
@@ -64,8 +109,8 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (app, { service
       const principal = request.principal!;
       const requested = request.query.project?.length ? [...new Set(request.query.project)].sort() : undefined;
       const scope = effectiveProjects(principal.projects, requested);
-      const preamble = isSwitchyardSdk(request) ? SETTINGS_FRAME : undefined;
-      return hub.subscribe(request, reply, unleash.options(principal.environment, scope, request.query.namePrefix || undefined, preamble));
+      const options = unleash.options(principal.environment, scope, request.query.namePrefix || undefined);
+      return hub.subscribe(request, reply, isSwitchyardSdk(request) ? withSettings(options, signals) : options);
     },
   );
 
