@@ -3,8 +3,8 @@ import type { Dialect } from '../database.js';
 import * as initial from './001-initial.js';
 import * as dependencyParents from './002-dependency-parents.js';
 import * as sessions from './003-sessions.js';
-import * as signals from './005-signals.js';
 import * as releases from './004-releases.js';
+import * as signals from './005-signals.js';
 import * as sinks from './006-sinks.js';
 
 export interface VersionedMigration {
@@ -16,7 +16,7 @@ export const migrations: Record<string, VersionedMigration> = {
   '001-initial': initial,
   '002-dependency-parents': dependencyParents,
   '003-sessions': sessions,
-  '005-signals': signals,
   '004-releases': releases,
+  '005-signals': signals,
   '006-sinks': sinks,
 };
