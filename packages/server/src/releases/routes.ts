@@ -13,8 +13,8 @@ import { ReleaseService } from './service.js';
 import { ReleaseFeed } from './feed.js';
 import { GuardianRunner } from './runner.js';
 import { leadership } from './leader.js';
-import { emptySource } from './source.js';
-import type { PlanView } from './store.js';
+import { releaseDb, type PlanView } from './store.js';
+import { alertSource, cohortSource, markAlertHandled, signalsFor, toPlanAlert, GUARDED_METRICS_INTERVAL_MS } from '../signals/index.js';
 
 export interface Releases {
   service: ReleaseService;
@@ -36,21 +36,42 @@ const templateTags = ['Release templates'];
 
 const routes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const db = services.storage.db;
+  const signals = signalsFor(services);
   const feed = new ReleaseFeed(services.storage);
   const service = new ReleaseService(services, feed);
   const runner = new GuardianRunner(services, service, {
     intervalMs: services.config.releaseCheckIntervalMs ?? 5000,
-    source: emptySource,
+    // Reports received in the last second are left for the next check (their rows may still be committing).
+    source: cohortSource(db, { settleMs: 1000 }),
+    alerts: alertSource(db),
     leadership: leadership(services.storage, services.config.databaseUrl, fastify.log, services.config.releaseLeaderRetryMs ?? 5000),
     log: fastify.log,
   });
   registry.set(services, { service, runner, feed });
+
+  // Guards: a flag with a running or paused plan has its cohort outcomes stored, and SDKs in its
+  // environment report every 5 s (read from the plans table, so every replica agrees).
+  signals.setGuardSource(async (environment) =>
+    (
+      await releaseDb(db).selectFrom('release_plans').select('flag').where('environment', '=', environment).where('state', 'in', ['running', 'paused']).execute()
+    ).map((r) => ({ flag: r.flag, metricsIntervalMs: GUARDED_METRICS_INTERVAL_MS })),
+  );
+  service.onChange = (environment) => signals.guardsChanged(environment);
+  // An alert stops the plans of its flag at once, on whichever replica received it (the stop is
+  // compare-and-set like every transition); the runner re-checks stored alerts on every tick.
+  const offAlert = signals.onAlert(async (alert) => {
+    const stopped = await runner.alert({ ...toPlanAlert(alert), id: alert.id });
+    if (stopped.length === 0) await markAlertHandled(db, alert.id, 'no running release plan for this flag');
+  });
   const streams = new Set<FastifyReply>();
 
   fastify.addHook('onReady', async () => {
     await runner.start();
   });
   fastify.addHook('preClose', async () => {
+    offAlert();
+    signals.setGuardSource(undefined);
     for (const s of streams) s.raw.end();
     await runner.stop();
     feed.close();

@@ -18,7 +18,10 @@
  * Inbound alerts stop a plan at once (`alert()`, called by the signals webhook), and again on the
  * next tick from the stored alerts (`AlertSource`) in case the process died in between.
  */
+import type { Kysely } from 'kysely';
 import type { Services } from '../services.js';
+import type { Database } from '../storage/schema.js';
+import { markAlertHandled } from '../signals/index.js';
 import { Problem } from '../http/problem.js';
 import { parseJson } from '../flags/store.js';
 import { step, type CohortCounts, type GuardianState } from './guardian/index.js';
@@ -31,6 +34,8 @@ import type { Leadership } from './leader.js';
 
 /** An alert that should stop plans: matched by plan id, or by flag and/or environment (none: every running plan). */
 export interface PlanAlert {
+  /** The stored alert's id (signals' `signal_alerts`): marked handled in the transaction that stops a plan. */
+  id?: number;
   name: string;
   planId?: string;
   flag?: string;
@@ -46,20 +51,11 @@ export interface AlertSource {
   firing(): Promise<PlanAlert[]>;
 }
 
-/** Tells SDKs to report every ≤ 5 s while a guarded plan runs in their environment (signals/). */
-export interface MetricsIntervalRegistry {
-  /** The environments that need fast reports now (replaces the previous set of this requester). */
-  set(requester: string, environments: Map<string, number>): void;
-}
-
 export interface RunnerOptions {
   /** Check interval in ms; 0 = no automatic loop (tests call tick()). */
   intervalMs: number;
   source: CohortSource;
   alerts?: AlertSource;
-  metricsInterval?: MetricsIntervalRegistry;
-  /** How often SDKs should report while a guarded plan runs (ms). */
-  fastMetricsMs?: number;
   leadership: Leadership;
   log: { info(o: object, m?: string): void; warn(o: object, m?: string): void; error(o: object, m?: string): void };
   now?: () => number;
@@ -143,7 +139,6 @@ export class GuardianRunner {
       }
     }
     const plans = await db.selectFrom('release_plans').selectAll().where('state', '=', 'running').orderBy('created_at').execute();
-    this.requestFastMetrics(plans);
     const out: CheckOutcome[] = [];
     for (const plan of plans) {
       if (this.stopped || !this.isLeader) break;
@@ -155,14 +150,6 @@ export class GuardianRunner {
       }
     }
     return out;
-  }
-
-  private requestFastMetrics(plans: PlanRow[]) {
-    const registry = this.options.metricsInterval;
-    if (!registry) return;
-    const envs = new Map<string, number>();
-    for (const p of plans) envs.set(p.environment, this.options.fastMetricsMs ?? 5000);
-    registry.set('releases', envs);
   }
 
   /** One check of one running plan. */
@@ -276,9 +263,11 @@ export class GuardianRunner {
       };
       try {
         // Illegal by now (stopped meanwhile) → 409, skipped below.
-        await this.releases.transition(plan.id, GUARDIAN_ACTOR, {}, async (p) =>
-          spec.onAlert === 'pause' ? pauseTransition(p, summary, decision) : rollbackTransition(p, summary, decision),
-        );
+        await this.releases.transition(plan.id, GUARDIAN_ACTOR, {}, async (p, trx) => {
+          const t = spec.onAlert === 'pause' ? pauseTransition(p, summary, decision) : rollbackTransition(p, summary, decision);
+          if (alert.id !== undefined) await markAlertHandled(trx as unknown as Kysely<Database>, alert.id, `release plan ${p.id} ${spec.onAlert === 'pause' ? 'paused' : 'rolled back'}`);
+          return t;
+        });
         out.push({ planId: plan.id, result: spec.onAlert === 'pause' ? 'paused' : 'rolled-back', decision: spec.onAlert, summary });
         this.options.log.warn({ planId: plan.id, alert: alert.name }, `guardian: release plan stopped by an alert (${spec.onAlert})`);
       } catch (err) {

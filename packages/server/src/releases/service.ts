@@ -150,6 +150,8 @@ const canonical = (c: FlagEnvConfig) =>
 
 export class ReleaseService {
   readonly templates: TemplateService;
+  /** Called after every committed change of a plan in `environment` (the routes plugin tells signals' guards). */
+  onChange: (environment: string) => void = () => {};
 
   constructor(
     private readonly services: Services,
@@ -411,6 +413,7 @@ export class ReleaseService {
           return this.commit(trx, change, normalize(plan), t);
         });
         this.feed.notify(id);
+        this.onChange(view.environment);
         return view;
       } catch (err) {
         if (err instanceof StaleVersion && o.expectVersion === undefined && attempt < 5) continue;
