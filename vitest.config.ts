@@ -9,6 +9,7 @@ export default defineConfig({
       '@switchyard/engine': src('engine'),
       // SDK subpaths first: an alias also matches `@switchyard/sdk/…`.
       '@switchyard/sdk/node': fileURLToPath(new URL('./packages/sdk/src/node.ts', import.meta.url)),
+      '@switchyard/sdk/middleware': fileURLToPath(new URL('./packages/sdk/src/middleware.ts', import.meta.url)),
       '@switchyard/sdk/openfeature-server': fileURLToPath(new URL('./packages/sdk/src/openfeature-server.ts', import.meta.url)),
       '@switchyard/sdk/openfeature-web': fileURLToPath(new URL('./packages/sdk/src/openfeature-web.ts', import.meta.url)),
       '@switchyard/sdk': src('sdk'),

@@ -1268,11 +1268,16 @@ export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRe
     if (this.metricsTimer) this.startMetricsTimer();
   }
 
-  /** Reads the interval header of a metrics response (Switchyard servers; absent: no request). */
+  /**
+   * Reads the interval header of a metrics response (Switchyard servers send it while a guarded
+   * plan is active). While the stream is up, the stream's `switchyard-settings` are authoritative
+   * and a missing header changes nothing; while polling, a missing header means "no request".
+   */
   private metricsIntervalFromHeader(headers: Headers) {
     const raw = headers.get(METRICS_INTERVAL_HEADER);
     const n = raw === null || raw.trim() === '' ? NaN : Number(raw);
     const ms = Number.isFinite(n) && n >= 100 ? n : undefined;
+    if (ms === undefined && this.streamUp) return;
     if (ms === this.serverMetricsIntervalMs) return;
     this.setServerMetricsInterval(ms);
     this.emit('settings', { metricsIntervalMs: ms ?? null });

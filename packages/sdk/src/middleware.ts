@@ -9,14 +9,14 @@
  * record nothing.
  *
  * - Node's http: `http.createServer(withSwitchyard(handler))`
- * - Express:     `app.use(switchyardExpress())` (mount it after body parsers, see below)
+ * - Express:     `app.use(switchyardExpress())` before the routes (see below on body parsers)
  * - Fastify:     `await app.register(switchyardFastify)`
  * - other work (jobs, queue consumers): `await runWithOutcomes(() => work())`
  *
- * Body parsers that read the request stream (express.json() and friends) resume the middleware
- * chain from the socket's own async context, so AsyncLocalStorage loses the scope for what is
- * mounted after them when this middleware sits before them: mount `switchyardExpress()` after the
- * body parsers. Fastify parses bodies itself; the plugin re-enters the scope after parsing.
+ * A body parser that resumes the middleware chain from the request stream's own async context
+ * (without AsyncResource binding) would hide the scope from what comes after it; Express 5's
+ * express.json() keeps it, and mounting `switchyardExpress()` after the body parsers is always
+ * safe. Fastify parses bodies itself; the plugin re-enters the scope after parsing.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -124,7 +124,7 @@ export function withSwitchyard<Req extends IncomingMessage = IncomingMessage, Re
   };
 }
 
-/** Express (4 and 5) middleware: `app.use(switchyardExpress())`, after the body parsers. */
+/** Express (4 and 5) middleware: `app.use(switchyardExpress())` before the routes. */
 export function switchyardExpress(opts: MiddlewareOptions = {}): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
   return function switchyardOutcomes(req, res, next) {
     const scope = begin(req, res, opts);

@@ -31,10 +31,11 @@ function settingsFrame(metricsIntervalMs: number | null): Buffer {
 const asList = (frames: Buffer | Buffer[] | null): Buffer[] => (frames === null ? [] : Array.isArray(frames) ? frames : [frames]);
 
 /**
- * An Unleash stream for `@switchyard/sdk`, plus `switchyard-settings` while the environment has a
- * guarded flag (signals/): `{metricsIntervalMs}` at connect and whenever the requested interval
- * changes, `{metricsIntervalMs: null}` when it ends. The subscriber's state carries the interval it
- * was last told, so the hub's per-state updates send each change once.
+ * An Unleash stream for `@switchyard/sdk`, plus `switchyard-settings` (signals/): first thing on
+ * every connection `{metricsIntervalMs}` — the interval asked while a flag of the environment has
+ * an active guarded plan, else `null` (no request: the SDK keeps its own) — and again whenever
+ * that changes. The subscriber's state carries the interval it was last told, so the hub's
+ * per-state updates send each change once.
  */
 function withSettings(base: SubscribeOptions, signals: Signals): SubscribeOptions {
   const env = base.environment;
@@ -49,8 +50,8 @@ function withSettings(base: SubscribeOptions, signals: Signals): SubscribeOption
     channel: `${base.channel}\0switchyard`,
     initial: async (lastEventId) => {
       const [u, interval] = await Promise.all([base.initial(lastEventId), signals.requestedMetricsInterval(env)]);
-      const frames = interval === undefined ? asList(u.frames) : [settingsFrame(interval), ...asList(u.frames)];
-      return { state: join(u.state, interval ?? null), revision: u.revision, frames: frames.length ? frames : null };
+      // Always first: a reconnecting SDK forgets an interval asked for by a plan that ended meanwhile.
+      return { state: join(u.state, interval ?? null), revision: u.revision, frames: [settingsFrame(interval ?? null), ...asList(u.frames)] };
     },
     update: async (from): Promise<StreamUpdate> => {
       const { inner, interval: told } = split(from);
