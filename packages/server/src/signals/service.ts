@@ -105,11 +105,12 @@ export class Signals {
   /** This process's id in `signal_guards`. */
   readonly owner = randomUUID();
 
-  private source: GuardSource | undefined;
+  private primarySource: GuardSource | undefined;
+  private readonly sources = new Set<GuardSource>();
   /** requester → its guards (environment → flag → interval). */
   private readonly requests = new Map<string, Map<string, Map<string, number>>>();
   private readonly cache = new Map<string, { at: number; value: Map<string, number>; pending?: Promise<Map<string, number>> }>();
-  private readonly lastGood = new Map<string, Map<string, number>>();
+  private readonly lastGood = new WeakMap<GuardSource, Map<string, Map<string, number>>>();
   /** Environments asked about recently → when; polled for other replicas' guard changes. */
   private readonly watched = new Map<string, number>();
   private readonly alertHandlers = new Set<AlertHandler>();
@@ -196,10 +197,21 @@ export class Signals {
     return out;
   }
 
-  /** Sets (or clears) an extra guard source (e.g. one that reads the plans table). */
+  /** Sets (or clears) the main guard source (the releases service's: it reads the plans table). */
   setGuardSource(source: GuardSource | undefined): void {
-    this.source = source;
+    if (this.primarySource) this.sources.delete(this.primarySource);
+    this.primarySource = source;
+    if (source) this.sources.add(source);
     this.guardsChanged();
+  }
+
+  /** Adds another guard source; returns a function that removes it. */
+  addGuardSource(source: GuardSource): () => void {
+    this.sources.add(source);
+    this.guardsChanged();
+    return () => {
+      if (this.sources.delete(source)) this.guardsChanged();
+    };
   }
 
   /** Says that guards may have changed (environment, or all): caches are dropped and open streams updated. */
@@ -259,18 +271,23 @@ export class Signals {
     } catch (err) {
       this.onError(err, 'reading guards');
     }
-    if (this.source) {
-      try {
-        const fromSource = new Map<string, number>();
-        for (const g of await this.source(environment)) {
-          if (g && typeof g.flag === 'string' && g.flag) fromSource.set(g.flag, clampInterval(g.metricsIntervalMs));
+    await Promise.all(
+      [...this.sources].map(async (source) => {
+        let byEnv = this.lastGood.get(source);
+        if (!byEnv) this.lastGood.set(source, (byEnv = new Map()));
+        try {
+          const fromSource = new Map<string, number>();
+          for (const g of await source(environment)) {
+            if (g && typeof g.flag === 'string' && g.flag) fromSource.set(g.flag, clampInterval(g.metricsIntervalMs));
+          }
+          byEnv.set(environment, fromSource);
+        } catch (err) {
+          // Keep the source's last answer: a database hiccup must not end a guard.
+          this.onError(err, 'guard source');
         }
-        this.lastGood.set(environment, fromSource);
-      } catch (err) {
-        this.onError(err, 'guard source');
-      }
-      for (const [flag, ms] of this.lastGood.get(environment) ?? []) add(flag, ms);
-    }
+        for (const [flag, ms] of byEnv.get(environment) ?? []) add(flag, ms);
+      }),
+    );
     return out;
   }
 
