@@ -5,6 +5,7 @@ import { importCommand, exportCommand } from './commands/import-export.js';
 import { tokensCommand } from './commands/tokens.js';
 import { environmentsCommand } from './commands/environments.js';
 import { flagsCommand } from './commands/flags.js';
+import { rolloutCommand } from './commands/rollout.js';
 
 export const VERSION = '0.1.0';
 
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
     .description('Switchyard: feature flags, progressive delivery and guarded rollouts')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [serveCommand(), importCommand(), exportCommand(), tokensCommand(), environmentsCommand(), flagsCommand()]) {
+  for (const cmd of [serveCommand(), importCommand(), exportCommand(), tokensCommand(), environmentsCommand(), flagsCommand(), rolloutCommand()]) {
     program.addCommand(cmd);
   }
   // Usage errors exit 1 with commander's message; help/version exit 0.

@@ -216,6 +216,39 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     await t.releases.runner.alert({ name: 'X', flag: 'alerted', environment: 'development' });
   });
 
+  it('an Alertmanager webhook stops the flag’s plan at once; a stored alert no handler saw stops it on the next tick', async ({ skip: s }) => {
+    if (skip) return s();
+    await createFlag(t, 'am-flag');
+    const p = await createPlan(t, { flag: 'am-flag' });
+    const hook = await api(t, 'POST', '/api/signals/alertmanager', {
+      version: '4',
+      status: 'firing',
+      receiver: 'switchyard',
+      alerts: [{ status: 'firing', labels: { alertname: 'CheckoutErrors', switchyard_flag: 'am-flag', switchyard_environment: 'production' }, annotations: { summary: '5xx > 2 %' }, fingerprint: 'fp1' }],
+    });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(200);
+    expect(hook.body.handlers).toEqual({ handled: 1, failed: 0 });
+    // Stopped before the webhook answered.
+    const view = await plan(t, p.id);
+    expect(view).toMatchObject({ state: 'rolled-back', reason: expect.stringMatching(/^alert "CheckoutErrors" is firing \(5xx > 2 %\)/) });
+    const alerts = (await api(t, 'GET', '/api/admin/signals/alerts?flag=am-flag')).body.alerts;
+    expect(alerts[0]).toMatchObject({ handledNote: `release plan ${p.id} rolled back` });
+
+    // The process died before its handler ran: the row is there, unhandled; the next tick acts on it.
+    const q = await createPlan(t, { flag: 'am-flag' });
+    const { signalsDb } = await import('../src/signals/index.js');
+    await signalsDb(t.services.storage.db)
+      .insertInto('signal_alerts')
+      .values({
+        source: 'alertmanager', received_at: new Date(Date.now() + 1000).toISOString(), status: 'firing', fingerprint: 'fp2', alertname: 'Latency', flag: 'am-flag', environment: 'production',
+        outcome: 'emitted', labels: '{}', annotations: '{}', starts_at: null, ends_at: null, generator_url: null, group_key: null, receiver: null, external_url: null, handled_at: null, handled_note: null,
+      })
+      .execute();
+    expect((await plan(t, q.id)).state).toBe('running');
+    await t.releases.runner.tick();
+    expect(await plan(t, q.id)).toMatchObject({ state: 'rolled-back', reason: expect.stringMatching(/^alert "Latency" is firing/) });
+  });
+
   it('drops a check decided from a stale read, and a transition is all or nothing', async ({ skip: s }) => {
     if (skip) return s();
     await createFlag(t, 'race');
