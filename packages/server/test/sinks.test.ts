@@ -78,7 +78,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
       test: false,
       summary: 'admin (environment) enabled "checkout" in "production" (project "shop")',
       sink: { id: created.body.id, name: 'hook', project: 'shop' },
-      event: { type: 'feature-environment-enabled', actor: 'admin (environment)', project: 'shop', environment: 'production', flag: 'checkout', before: { enabled: true === false }, after: { enabled: true } },
+      event: { type: 'feature-environment-enabled', actor: 'admin (environment)', project: 'shop', environment: 'production', flag: 'checkout', before: { enabled: false }, after: { enabled: true } },
     });
     expect(String(req.body.deliveryId)).toBe(req.headers['x-switchyard-delivery']);
     const audit = await api(t, 'GET', '/api/admin/events?type=feature-environment-enabled&flag=checkout');
