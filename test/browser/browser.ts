@@ -44,8 +44,9 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
 
-export function screenshotDir(): string {
-  const dir = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs/screenshots') : join(ROOT, 'test-results/screenshots');
+/** docs/screenshots/ with `UPDATE_SCREENSHOTS=1` (for the README), else test-results/screenshots/. */
+export function screenshotDir(forDocs = false): string {
+  const dir = forDocs && process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs/screenshots') : join(ROOT, 'test-results/screenshots');
   mkdirSync(dir, { recursive: true });
   return dir;
 }

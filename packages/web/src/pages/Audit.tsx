@@ -57,7 +57,7 @@ export function AuditPage() {
           <p className="muted">Every change, who made it and what it changed, newest first.</p>
         </div>
       </div>
-      <form className="filters" onSubmit={apply} aria-label="Filter the audit log">
+      <form className="filters audit-filters" onSubmit={apply} aria-label="Filter the audit log">
         <Field label="Flag">{(p) => <input {...p} value={draft.flag} onChange={(e) => setDraft({ ...draft, flag: e.target.value })} placeholder="exact name" />}</Field>
         <Field label="User">
           {(p) => <input {...p} value={draft.actor} placeholder="token name, as shown after “by”" onChange={(e) => setDraft({ ...draft, actor: e.target.value })} />}

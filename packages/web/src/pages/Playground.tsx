@@ -1,4 +1,4 @@
-import { useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, type Environment, type PlaygroundResult, type Project, type Reason } from '../api';
 import { newKey } from '../components/ConstraintsEditor';
 import { Badge, Empty, Field, ProblemMessage, useTitle } from '../components/ui';
@@ -13,6 +13,16 @@ export const REASONS: Record<Reason, string> = {
   DISABLED: 'Off: the flag is switched off in this environment.',
   DEFAULT: 'Off: the flag is on in this environment, but no strategy matched this context (or a parent flag is not in the required state).',
   ERROR: 'The flag could not be evaluated.',
+};
+
+/** A few words for a table cell; REASONS has the sentence. */
+export const REASON_WORDS: Record<Reason, string> = {
+  STATIC: 'no targeting',
+  TARGETING_MATCH: 'targeting matched',
+  SPLIT: 'in the rollout / split',
+  DISABLED: 'switched off',
+  DEFAULT: 'no strategy matched',
+  ERROR: 'error',
 };
 
 interface Prop {
@@ -72,6 +82,12 @@ export function PlaygroundPage() {
     );
   });
 
+  // Show answers for the remembered (or sample) context straight away.
+  useEffect(() => {
+    void run.run();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (ipError || timeError || propErrors.some(Boolean) || chosen.length === 0) return;
@@ -95,21 +111,22 @@ export function PlaygroundPage() {
           <p className="muted">Pick a context and see what every flag answers in every environment — evaluated by the same engine, over the same data, as an SDK.</p>
         </div>
       </div>
-      <form className="playground-form panel" onSubmit={submit} noValidate>
-        <div className="grid-3">
+      <div className="playground">
+      <form className="playground-form panel" onSubmit={submit} noValidate aria-label="Context">
+        <div className="grid-2">
           <Field label="userId">{(p) => <input {...p} value={ctx.userId} onChange={(e) => setCtx({ ...ctx, userId: e.target.value })} />}</Field>
           <Field label="sessionId">{(p) => <input {...p} value={ctx.sessionId} onChange={(e) => setCtx({ ...ctx, sessionId: e.target.value })} />}</Field>
           <Field label="remoteAddress" error={ipError}>
             {(p) => <input {...p} value={ctx.remoteAddress} placeholder="10.1.2.3" onChange={(e) => setCtx({ ...ctx, remoteAddress: e.target.value })} />}
           </Field>
           <Field label="appName">{(p) => <input {...p} value={ctx.appName} onChange={(e) => setCtx({ ...ctx, appName: e.target.value })} />}</Field>
-          <Field label="environment (context field)" help="What an SDK would send; not filled in for you.">
-            {(p) => <input {...p} value={ctx.environment} onChange={(e) => setCtx({ ...ctx, environment: e.target.value })} />}
-          </Field>
-          <Field label="currentTime" error={timeError} help="Empty: now.">
-            {(p) => <input {...p} type="datetime-local" value={time} onChange={(e) => setTime(e.target.value)} />}
-          </Field>
         </div>
+        <Field label="environment (context field)" help="Sent as is; not filled in for you.">
+          {(p) => <input {...p} value={ctx.environment} onChange={(e) => setCtx({ ...ctx, environment: e.target.value })} />}
+        </Field>
+        <Field label="currentTime" error={timeError} help="Empty: now.">
+          {(p) => <input {...p} type="datetime-local" value={time} onChange={(e) => setTime(e.target.value)} />}
+        </Field>
         <fieldset className="props">
           <legend>Properties</legend>
           {ctx.props.map((p, i) => (
@@ -127,7 +144,7 @@ export function PlaygroundPage() {
             + Add property
           </button>
         </fieldset>
-        <div className="grid-2">
+        <div>
           <fieldset className="checks">
             <legend>Environments</legend>
             {allEnvs.map((e) => (
@@ -160,8 +177,11 @@ export function PlaygroundPage() {
           </button>
         </div>
       </form>
+      <div className="playground-results">
       <ProblemMessage error={run.error ?? envs.error} />
-      {result ? (
+      {!result ? (
+        run.error ? null : <Empty>Pick a context and press Evaluate.</Empty>
+      ) : (
         <section aria-label="Results">
           <div className="results-header">
             <h2>Results</h2>
@@ -177,7 +197,7 @@ export function PlaygroundPage() {
                     <th scope="col">Flag</th>
                     {result.environments.map((e) => (
                       <th scope="col" key={e.name}>
-                        {e.name} <span className="muted small">rev {e.revision}</span>
+                        {e.name} <span className="rev">rev {e.revision}</span>
                       </th>
                     ))}
                   </tr>
@@ -205,14 +225,8 @@ export function PlaygroundPage() {
                               </>
                             ) : null}
                             <div className="reason small" title={REASONS[f.reason]}>
-                              <code>{f.reason}</code> {REASONS[f.reason]}
-                              {f.strategy ? (
-                                <span className="muted">
-                                  {' '}
-                                  Strategy #{f.strategy.index + 1}
-                                  {f.strategy.title ? ` “${f.strategy.title}”` : ` (${f.strategy.name})`}.
-                                </span>
-                              ) : null}
+                              <code>{f.reason}</code> {REASON_WORDS[f.reason]}
+                              {f.strategy ? <span className="muted"> · strategy #{f.strategy.index + 1}{f.strategy.title ? ` “${f.strategy.title}”` : ''}</span> : null}
                             </div>
                           </td>
                         );
@@ -223,8 +237,20 @@ export function PlaygroundPage() {
               </table>
             </div>
           )}
+          <dl className="reasons">
+            {(Object.keys(REASONS) as Reason[]).map((r) => (
+              <div key={r}>
+                <dt>
+                  <code>{r}</code>
+                </dt>
+                <dd>{REASONS[r]}</dd>
+              </div>
+            ))}
+          </dl>
         </section>
-      ) : null}
+      )}
+      </div>
+      </div>
     </div>
   );
 }
