@@ -265,6 +265,8 @@ export class Signals {
         .selectFrom('signal_guards')
         .select(['flag', 'interval_ms'])
         .where('environment', '=', environment)
+        // This process's own guards are the in-memory ones above (its rows may lag behind).
+        .where('owner', '!=', this.owner)
         .where('expires_at', '>', new Date().toISOString())
         .execute();
       for (const r of rows) add(r.flag, Number(r.interval_ms));
