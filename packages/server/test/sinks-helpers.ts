@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { buildApp, configFromEnv, openStorage, type BuiltApp } from '../src/index.js';
+import { buildApp, configFromEnv, openStorage, type BuiltApp, type ServerConfig } from '../src/index.js';
 import type { DeliveryOptions } from '../src/events/sinks/worker.js';
 import { ADMIN, POSTGRES_URL, type DialectName } from './harness.js';
 
@@ -38,8 +38,8 @@ export function newPlace(dialect: DialectName): Place {
   };
 }
 
-export async function startServer(place: Place, options: { delivery?: Partial<DeliveryOptions>; secretKey?: string } = {}): Promise<BuiltApp> {
-  const config = configFromEnv({}, { dataDir: place.dataDir, adminToken: ADMIN, logLevel: 'silent', secretKey: options.secretKey, delivery: options.delivery ?? FAST });
+export async function startServer(place: Place, options: { delivery?: Partial<DeliveryOptions>; secretKey?: string; config?: Partial<ServerConfig> } = {}): Promise<BuiltApp> {
+  const config = configFromEnv({}, { dataDir: place.dataDir, adminToken: ADMIN, logLevel: 'silent', secretKey: options.secretKey, delivery: options.delivery ?? FAST, ...options.config });
   if (place.dialect === 'postgres') config.databaseUrl = POSTGRES_URL;
   const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: place.dataDir, schema: place.schema });
   const built = await buildApp({ config, storage, logger: false });

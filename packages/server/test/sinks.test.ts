@@ -230,6 +230,45 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${created.body.id}`);
   });
 
+  it('Grafana: a rollout end waits for a start still being retried; a start and end in one write make one region', async ({ skip: s }) => {
+    if (skip) return s();
+    let n = 700;
+    let failStart = true;
+    const given = new Map<object, number>();
+    rx.respond = (r) => {
+      if (r.url !== '/g2/api/annotations' || r.method !== 'POST') return undefined;
+      if (failStart && r.body.tags.includes('event:release-started')) {
+        failStart = false;
+        return { status: 503 };
+      }
+      given.set(r, ++n);
+      return { body: { id: n } };
+    };
+    const created = await api(t, 'POST', P, { name: 'g2', type: 'grafana', events: ['release-started', 'release-completed'], config: { url: `${rx.url}/g2`, apiKey: 'k' } });
+    const from = rx.requests.length;
+    const release = (flag: string, ...types: string[]) =>
+      t.services.changes.write('alice', async (_trx, change) => {
+        for (const type of types) change.event({ type, project: 'shop', environment: 'staging', flag, after: { milestone: 0 } });
+      });
+    await release('checkout', 'release-started');
+    await release('checkout', 'release-completed');
+    await release('search', 'release-started', 'release-completed');
+    const patches = await waitFor('two PATCHes', () => rx.requests.slice(from).filter((r) => r.method === 'PATCH').length === 2 && rx.requests.slice(from).filter((r) => r.method === 'PATCH'), 10_000);
+    const regions = rx.requests.slice(from).filter((r) => r.method === 'POST' && r.body.tags.includes('event:release-started') && given.has(r));
+    expect(regions).toHaveLength(2);
+    const regionOf = (flag: string) => given.get(regions.find((r) => r.body.tags.includes(`flag:${flag}`))!);
+    expect(patches.map((p) => p.url).sort()).toEqual([`/g2/api/annotations/${regionOf('checkout')}`, `/g2/api/annotations/${regionOf('search')}`].sort());
+    const rows = await waitFor('all delivered', async () => {
+      const r = await t.services.storage.db.selectFrom('deliveries').select(['status', 'attempt']).where('sink_id', '=', created.body.id).execute();
+      return r.every((x) => x.status === 'delivered') && r;
+    });
+    expect(rows).toHaveLength(4);
+    // The waiting end was not charged attempts for waiting.
+    expect(Math.max(...rows.map((r) => r.attempt))).toBe(2);
+    rx.respond = () => undefined;
+    await api(t, 'DELETE', `${P}/${created.body.id}`);
+  });
+
   it('POST …/test sends a test event now and reports the outcome', async ({ skip: s }) => {
     if (skip) return s();
     const ok = await api(t, 'POST', P, { name: 'testable', type: 'webhook', config: { url: `${rx.url}/test-ok` }, events: ['nothing-matches'] });
