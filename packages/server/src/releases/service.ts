@@ -328,10 +328,10 @@ export class ReleaseService {
         milestone_started_at: ts,
         started_at: ts,
       };
-      const events: Transition['events'] = [{ type: 'release-started', before, after: { ...planEvent(plan, spec, 0), strategies: target.strategies } }];
+      const events: Transition['events'] = [{ type: 'release-started', before, after: { ...planEvent(plan, spec, 0), startedAt: ts, strategies: target.strategies } }];
       if (last) {
         Object.assign(set, { active_key: null, ended_at: ts, reason: 'the plan has a single milestone: applied and completed' });
-        events.push({ type: 'release-completed', after: planEvent(plan, spec, 0) });
+        events.push({ type: 'release-completed', after: { ...planEvent(plan, spec, 0), startedAt: ts } });
       }
       return {
         set,
@@ -524,8 +524,9 @@ function illegal(plan: PlanRow, action: string, rule: string): Problem {
   return new Problem(409, 'Conflict', `Cannot ${action} release plan ${plan.id}: it is ${plan.state}, and ${rule}.`, { state: plan.state, step: Number(plan.step) });
 }
 
+/** What every release event carries (notification sinks read milestone, milestoneName, reason, startedAt). */
 function planEvent(plan: PlanRow, spec: PlanSpec, milestone: number) {
-  return { planId: plan.id, milestone, milestoneName: spec.milestones[milestone]?.name ?? null, milestones: spec.milestones.length };
+  return { planId: plan.id, milestone, milestoneName: spec.milestones[milestone]?.name ?? null, milestones: spec.milestones.length, startedAt: plan.started_at };
 }
 
 function manualDecision(decision: string, action: DecisionAction, summary: string): DecisionInput {
