@@ -102,7 +102,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     if (skip) return s();
     const mk = async (name: string, body: object, project = 'shop') =>
       (await api(t, 'POST', `/api/admin/projects/${project}/sinks`, { name, type: 'webhook', config: { url: `${rx.url}/f/${name}` }, ...body })).body.id as string;
-    const prodToggles = await mk('prod-toggles', { environments: ['production'], events: ['feature-environment-*'] });
+    const prodToggles = await mk('prod-toggles', { environments: ['production'], events: ['flag-environment-*'] });
     const stagingOnly = await mk('staging-all', { environments: ['staging'] });
     const releases = await mk('releases', { events: ['release-*'] });
     const archives = await mk('archives', { environments: ['production'], events: ['feature-archived'] });

@@ -14,7 +14,7 @@ import type { Trx } from '../changes.js';
 export interface Filter {
   /** Environments whose events match; empty = all. Events without an environment always match. */
   environments: string[];
-  /** Event types: exact (`feature-environment-enabled`), prefix (`release-*`), or `*`; empty = all. */
+  /** Event types: exact (`feature-environment-enabled`), prefix (`release-*`), or `*`; empty = all. `flag-…` means `feature-…`. */
   events: string[];
 }
 
@@ -27,9 +27,11 @@ export type Matcher = (e: MatchableEvent) => boolean;
 
 export function compileFilter(f: Filter): Matcher {
   const envs = f.environments.length ? new Set(f.environments) : null;
-  const all = f.events.length === 0 || f.events.includes('*');
-  const exact = new Set(f.events.filter((p) => !p.endsWith('*')));
-  const prefixes = f.events.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
+  // Flag events carry Unleash's names (`feature-…`); `flag-…` is accepted for them too.
+  const patterns = f.events.map((p) => (p.startsWith('flag-') ? `feature-${p.slice(5)}` : p));
+  const all = patterns.length === 0 || patterns.includes('*');
+  const exact = new Set(patterns.filter((p) => !p.endsWith('*')));
+  const prefixes = patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
   return (e) => {
     if (envs && e.environment && !envs.has(e.environment)) return false;
     return all || exact.has(e.type) || prefixes.some((p) => e.type.startsWith(p));
