@@ -62,14 +62,29 @@ describe('guardian leader election', () => {
     const state = (await api(a, 'GET', `/api/admin/releases/${plan.id}`)).body;
     expect(state).toMatchObject({ milestone: 0, traffic: { canary: { requests: 100 } } });
 
+    // A live view on b hears the checks a (the leader) writes: plan streams poll across replicas.
+    const address = await b.app.listen({ port: 0, host: '127.0.0.1' });
+    const ac = new AbortController();
+    const res = await fetch(`${address}/api/admin/releases/${plan.id}/stream`, { headers: { authorization: 'test-admin-token' }, signal: ac.signal });
+    const reader = res.body!.getReader();
+    let text = '';
+    const seen = (async () => {
+      while (!/"canary":\{"cohort":"on","requests":200,/.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += new TextDecoder().decode(value);
+      }
+    })().catch(() => {});
+    a.source.push({ on: healthy(100), off: healthy(1000) });
+    await Promise.race([seen, new Promise((r) => setTimeout(r, 5000))]);
+    ac.abort();
+    expect(text).toMatch(/"canary":\{"cohort":"on","requests":200/);
+
     // The leader goes away: the lock is released with its session, b takes it within a retry.
     await a.close();
     apps.splice(apps.indexOf(a), 1);
     expect(await waitFor(() => b.releases.runner.isLeader)).toBe(true);
-    // b carried on from a's state: 100 (a) + 100 (b) < 250, one more check advances.
-    const canary = async () => (await api(b, 'GET', `/api/admin/releases/${plan.id}`)).body.traffic.canary.requests;
-    expect(await waitFor(async () => (await canary()) === 200)).toBe(true);
-    b.source.push({ on: healthy(100), off: healthy(1000) });
+    // b carried on from a's state: 200 (a) + 100 (b) ≥ 250 advances.
     expect(await waitFor(async () => (await api(b, 'GET', `/api/admin/releases/${plan.id}`)).body.milestone === 1)).toBe(true);
   });
 });

@@ -249,6 +249,16 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     expect(await plan(t, q.id)).toMatchObject({ state: 'rolled-back', reason: expect.stringMatching(/^alert "Latency" is firing/) });
   });
 
+  it('pauses a plan whose flag can no longer be changed (archived) instead of failing every check', async ({ skip: s }) => {
+    if (skip) return s();
+    await createFlag(t, 'gone');
+    const p = await createPlan(t, { flag: 'gone' });
+    expect((await api(t, 'POST', '/api/admin/flags/gone/archive')).status).toBe(200);
+    t.source.push({ on: healthy(100), off: healthy(1000) }, 'gone');
+    expect(await tickFor(t, p.id)).toMatchObject({ result: 'paused' });
+    expect(await plan(t, p.id)).toMatchObject({ state: 'paused', reason: expect.stringMatching(/^advance-ok could not be applied: Flag "gone" is archived/) });
+  });
+
   it('drops a check decided from a stale read, and a transition is all or nothing', async ({ skip: s }) => {
     if (skip) return s();
     await createFlag(t, 'race');

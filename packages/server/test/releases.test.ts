@@ -50,6 +50,7 @@ describe.each(DIALECTS)('release plans (%s)', (dialect) => {
     expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
     expect(replaced.body).toMatchObject({ name: 'Two', rollback: 'off' });
     expect((await api(t, 'PUT', '/api/admin/release-templates/canary', { ...body, id: undefined })).status).toBe(409);
+    expect((await api(t, 'PUT', '/api/admin/release-templates/two-step', { ...body, id: 'other' })).status).toBe(400);
     expect((await api(t, 'DELETE', '/api/admin/release-templates/canary')).status).toBe(409);
     expect((await api(t, 'GET', '/api/admin/release-templates/nope')).status).toBe(404);
 

@@ -53,30 +53,27 @@ export class ReleaseFeed extends EventEmitter<{ changed: [string] }> {
 
   private ensurePolling() {
     if (this.timer || this.closed || this.storage.dialect !== 'postgres') return;
+    // From the first subscription on: a plan written after it (by any replica) is announced.
+    this.since = new Date().toISOString();
     this.timer = setInterval(() => void this.poll().catch(() => {}), this.pollMs);
     this.timer.unref();
   }
 
   private polling = false;
   private async poll() {
-    if (this.polling) return;
+    if (this.polling || !this.since) return;
     this.polling = true;
     try {
-      const db = releaseDb(this.storage.db);
-      // A little slack for clock differences between replicas; versions filter out repeats.
-      const since = this.since ? new Date(Date.parse(this.since) - 5000).toISOString() : null;
-      let q = db.selectFrom('release_plans').select(['id', 'version', 'updated_at']);
-      if (since) q = q.where('updated_at', '>=', since);
-      else q = q.orderBy('updated_at', 'desc').limit(1);
-      const rows = await q.execute();
-      const first = this.since === null;
+      // A little slack for clock differences between replicas; versions filter out repeats (and
+      // listeners compare versions too, so announcing a plan twice is harmless).
+      const since = new Date(Date.parse(this.since) - 5000).toISOString();
+      const rows = await releaseDb(this.storage.db).selectFrom('release_plans').select(['id', 'version', 'updated_at']).where('updated_at', '>=', since).execute();
       for (const r of rows) {
         const v = Number(r.version);
-        if (!first && (this.seen.get(r.id) ?? -1) < v) this.emit('changed', r.id);
+        if ((this.seen.get(r.id) ?? -1) < v) this.emit('changed', r.id);
         this.seen.set(r.id, v);
-        if (!this.since || r.updated_at > this.since) this.since = r.updated_at;
+        if (r.updated_at > this.since) this.since = r.updated_at;
       }
-      if (first && rows.length === 0) this.since = new Date().toISOString();
       if (this.seen.size > 10_000) this.seen.clear();
     } finally {
       this.polling = false;

@@ -6,9 +6,10 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Services } from '../services.js';
 import { requireToken } from '../auth/guard.js';
+import { badRequest } from '../http/problem.js';
 import { sseFrame } from '../streaming/hub.js';
 import { ACTIVE_STATES, type PlanState } from './model.js';
-import { ActionBody, CreatePlanBody, CreateTemplateBody, DecisionsQuery, ListQuery, PlanParams, ReplaceTemplateBody, TemplateParams } from './schemas.js';
+import { ActionBody, CreatePlanBody, DecisionsQuery, ListQuery, PlanParams, TemplateBody, TemplateParams } from './schemas.js';
 import { ReleaseService } from './service.js';
 import { ReleaseFeed } from './feed.js';
 import { GuardianRunner } from './runner.js';
@@ -84,15 +85,17 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (fastify, { ser
   app.get('/api/admin/release-templates', { schema: { tags: templateTags, summary: 'List release templates (built-in and your own)' } }, async () => ({
     templates: await service.templates.list(),
   }));
-  app.post('/api/admin/release-templates', { schema: { tags: templateTags, summary: 'Create a release template', body: CreateTemplateBody } }, async (request, reply) =>
+  app.post('/api/admin/release-templates', { schema: { tags: templateTags, summary: 'Create a release template', body: TemplateBody } }, async (request, reply) =>
     reply.code(201).send(await service.templates.create(actor(request), request.body)),
   );
   app.get('/api/admin/release-templates/:id', { schema: { tags: templateTags, summary: 'Get a release template', params: TemplateParams } }, async (request) =>
     service.templates.get(request.params.id),
   );
-  app.put('/api/admin/release-templates/:id', { schema: { tags: templateTags, summary: 'Replace a release template (running plans keep their copy)', params: TemplateParams, body: ReplaceTemplateBody } }, async (request) =>
-    service.templates.replace(actor(request), request.params.id, request.body),
-  );
+  app.put('/api/admin/release-templates/:id', { schema: { tags: templateTags, summary: 'Replace a release template (running plans keep their copy)', params: TemplateParams, body: TemplateBody } }, async (request) => {
+    const { id, ...body } = request.body;
+    if (id !== undefined && id !== request.params.id) throw badRequest(`The body's id "${id}" is not the path's "${request.params.id}"; a template's id cannot change.`);
+    return service.templates.replace(actor(request), request.params.id, body);
+  });
   app.delete('/api/admin/release-templates/:id', { schema: { tags: templateTags, summary: 'Delete a release template', params: TemplateParams } }, async (request, reply) => {
     await service.templates.delete(actor(request), request.params.id);
     return reply.code(204).send();

@@ -108,8 +108,8 @@ const TemplateFields = {
 };
 
 export const TemplateId = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
-export const CreateTemplateBody = Type.Object({ id: Type.Optional(TemplateId), ...TemplateFields }, { additionalProperties: false });
-export const ReplaceTemplateBody = Type.Object(TemplateFields, { additionalProperties: false });
+/** POST and PUT take the same body (one compiled validator); on PUT an `id` must be the path's. */
+export const TemplateBody = Type.Object({ id: Type.Optional(TemplateId), ...TemplateFields }, { additionalProperties: false });
 export const TemplateParams = Type.Object({ id: TemplateId }, { additionalProperties: false });
 
 const Cohort = Type.String({ minLength: 1, maxLength: 255 });

@@ -165,21 +165,20 @@ export class ReleaseService {
   }
 
   async list(filter: PlanFilter = {}): Promise<{ plans: PlanView[]; total: number }> {
-    const where = <Q extends { where: (...a: any[]) => Q }>(q: Q): Q => {
-      let out: any = q;
-      if (filter.flag !== undefined) out = out.where('flag', '=', filter.flag);
-      if (filter.environment !== undefined) out = out.where('environment', '=', filter.environment);
-      if (filter.state?.length) out = out.where('state', 'in', filter.state);
-      return out;
-    };
+    const base = this.db
+      .selectFrom('release_plans')
+      .$if(filter.flag !== undefined, (q) => q.where('flag', '=', filter.flag!))
+      .$if(filter.environment !== undefined, (q) => q.where('environment', '=', filter.environment!))
+      .$if(!!filter.state?.length, (q) => q.where('state', 'in', filter.state!));
     const [rows, count] = await Promise.all([
-      where(this.db.selectFrom('release_plans').selectAll() as any)
+      base
+        .selectAll()
         .orderBy('created_at', 'desc')
         .orderBy('id')
         .limit(filter.limit ?? 100)
         .offset(filter.offset ?? 0)
-        .execute() as Promise<PlanRow[]>,
-      where(this.db.selectFrom('release_plans').select((eb) => eb.fn.countAll().as('n')) as any).executeTakeFirstOrThrow() as Promise<{ n: number | string }>,
+        .execute(),
+      base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { plans: rows.map(planView), total: Number(count.n) };
   }
