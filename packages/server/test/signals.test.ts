@@ -322,6 +322,19 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
         } finally {
           again.close();
         }
+        // another replica's guard (a row in signal_guards) reaches this replica's streams by its poll
+        expect(json(await sy.nth(6))).toEqual({ metricsIntervalMs: 5000 });
+        signals.setGuards('local', []);
+        expect(json(await sy.nth(7))).toEqual({ metricsIntervalMs: null });
+        await signalsDb(t.services.storage.db)
+          .insertInto('signal_guards')
+          .values({ owner: 'other-replica', requester: 'releases', environment: 'development', flag: '*', interval_ms: 3000, expires_at: new Date(Date.now() + 60_000).toISOString() })
+          .execute();
+        try {
+          expect(json(await sy.nth(8, 8000))).toEqual({ metricsIntervalMs: 3000 });
+        } finally {
+          await signalsDb(t.services.storage.db).deleteFrom('signal_guards').where('owner', '=', 'other-replica').execute();
+        }
         await sleep(100);
         expect(un.events.map((e) => e.event)).toEqual(['unleash-connected', 'unleash-updated']);
       } finally {
