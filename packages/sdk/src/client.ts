@@ -477,7 +477,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRe
       known = t !== undefined;
     }
     this.metrics.count(name, on);
-    if (known) this.noteCohort(name, on ? 'on' : 'off');
+    if (known) currentOutcomeScope()?.note(this, name, on ? 'on' : 'off');
     if (impression) this.impression('isEnabled', name, on, undefined, c);
     return on;
   }
@@ -501,7 +501,8 @@ export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRe
     }
     const enabled = v.feature_enabled ?? v.featureEnabled ?? false;
     this.metrics.countVariant(name, enabled, v.name);
-    if (this.knows(name)) this.noteCohort(name, cohortOf(enabled, v));
+    const scope = currentOutcomeScope();
+    if (scope && this.knows(name)) scope.note(this, name, cohortOf(enabled, v));
     if (impression) this.impression('getVariant', name, enabled, v.name, c);
     return v;
   }
@@ -511,7 +512,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRe
     const c = this.ctx(context);
     const d = this.detail(name, c);
     this.metrics.countVariant(name, d.value, d.variant.name);
-    if (d.reason !== 'ERROR') this.noteCohort(name, cohortOf(d.value, d.variant));
+    if (d.reason !== 'ERROR') currentOutcomeScope()?.note(this, name, cohortOf(d.value, d.variant));
     if (d.impressionData) this.impression('getVariant', name, d.value, d.variant.name, c);
     return d;
   }
@@ -549,7 +550,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRe
       return { value: defaultValue, reason: 'ERROR', errorCode: d.errorCode ?? 'GENERAL', errorMessage: `flag "${name}" not found`, flagMetadata: this.flagMetadata };
     }
     this.metrics.count(name, d.value);
-    this.noteCohort(name, d.value ? 'on' : 'off');
+    currentOutcomeScope()?.note(this, name, d.value ? 'on' : 'off');
     if (d.impressionData) this.impression('isEnabled', name, d.value, undefined, c);
     const r: Resolution<boolean> = { value: d.value, reason: d.reason, flagMetadata: this.flagMetadata };
     if (d.variant.enabled) r.variant = d.variant.name;
@@ -567,7 +568,7 @@ export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRe
     const c = this.ctx(context);
     const d = this.detail(name, c);
     this.metrics.countVariant(name, d.value, d.variant.name);
-    if (d.reason !== 'ERROR') this.noteCohort(name, cohortOf(d.value, d.variant));
+    if (d.reason !== 'ERROR') currentOutcomeScope()?.note(this, name, cohortOf(d.value, d.variant));
     if (d.impressionData) this.impression('getVariant', name, d.value, d.variant.name, c);
     const meta = this.flagMetadata;
     if (d.reason === 'ERROR') return { value: defaultValue, reason: 'ERROR', errorCode: d.errorCode ?? 'GENERAL', errorMessage: `flag "${name}" not found`, flagMetadata: meta };
@@ -647,15 +648,9 @@ export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRe
     this.metrics.cohort(outcome.flag, cohort, !!outcome.error, outcome.latencyMs);
   }
 
-  /** Whether the flag is in the current flag set. */
+  /** Whether the flag is in the current flag set (evaluations of unknown flags are not noted in outcome scopes). */
   private knows(name: string): boolean {
     return this.mode === 'local' ? !!this.evaluator?.has(name) : this.toggles.has(name);
-  }
-
-  /** Notes an evaluation in the current outcome scope (a request served under the middleware), if any. */
-  private noteCohort(name: string, cohort: string) {
-    const scope = currentOutcomeScope();
-    if (scope) scope.note(this, name, cohort);
   }
 
   /**
