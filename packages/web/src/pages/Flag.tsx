@@ -8,7 +8,8 @@ import { useFlagIndex } from '../flagIndex';
 import { useAction, useApi } from '../hooks';
 import { Link, navigate, setQuery, useLocation } from '../router';
 import { STALE_HELP, staleDays } from '../stale';
-import { OPERATOR_LABELS, SINGLE_VALUE, splitList, type Operator } from '../validation';
+import { splitList } from '../validation';
+import { describeConstraint } from '../components/describe';
 
 type Tab = 'environments' | 'dependencies' | 'settings' | 'history';
 
@@ -238,12 +239,6 @@ function EnvironmentRow({
       </Dialog>
     </section>
   );
-}
-
-function describeConstraint(c: { contextName: string; operator: string; value?: string; values?: string[]; inverted?: boolean; caseInsensitive?: boolean }) {
-  const op = OPERATOR_LABELS[c.operator as Operator] ?? c.operator;
-  const vals = SINGLE_VALUE.has(c.operator) ? (c.value ?? c.values?.[0] ?? '') : `[${(c.values ?? []).join(', ')}]`;
-  return `${c.contextName} ${c.inverted ? 'NOT ' : ''}${op} ${vals}${c.caseInsensitive ? ' (ignore case)' : ''}`;
 }
 
 function StrategySummary({ strategy: s, segments, index }: { strategy: Strategy; segments: Segment[]; index: number }) {

@@ -3,7 +3,7 @@ import { api, type Project, type Segment } from '../api';
 import { ConstraintsEditor, constraintsValid, fromDraft, toDraft, type ConstraintDraft } from '../components/ConstraintsEditor';
 import { ConfirmButton, Dialog, Empty, Field, Loading, ProblemMessage, Time, useFlash, useTitle } from '../components/ui';
 import { useAction, useApi } from '../hooks';
-import { OPERATOR_LABELS, SINGLE_VALUE, type Operator } from '../validation';
+import { describeConstraint } from '../components/describe';
 
 export function SegmentsPage() {
   useTitle('Segments');
@@ -58,10 +58,7 @@ export function SegmentsPage() {
                   <ul className="constraint-list">
                     {s.constraints.map((c, i) => (
                       <li key={i}>
-                        <code>
-                          {c.contextName} {c.inverted ? 'NOT ' : ''}
-                          {OPERATOR_LABELS[c.operator as Operator] ?? c.operator} {SINGLE_VALUE.has(c.operator) ? c.value : `[${(c.values ?? []).join(', ')}]`}
-                        </code>
+                        <code>{describeConstraint(c)}</code>
                       </li>
                     ))}
                   </ul>
