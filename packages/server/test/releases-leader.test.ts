@@ -76,7 +76,7 @@ describe('guardian leader election', () => {
       }
     })().catch(() => {});
     a.source.push({ on: healthy(100), off: healthy(1000) });
-    await Promise.race([seen, new Promise((r) => setTimeout(r, 5000))]);
+    await Promise.race([seen, new Promise((r) => setTimeout(r, 10_000))]);
     ac.abort();
     expect(text).toMatch(/"canary":\{"cohort":"on","requests":200/);
 

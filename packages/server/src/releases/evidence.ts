@@ -5,7 +5,7 @@
  *   "canary error rate 9.8 % vs control 1.0 % over 1,240 vs 98,000 requests; evidence e = 143 ≥ 100 (α = 1 %)"
  */
 import type { Evidence, MetricEvidence } from './guardian/index.js';
-import type { MilestoneTotals, PlanSpec } from './model.js';
+import type { PlanSpec } from './model.js';
 
 export const fmtCount = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -63,13 +63,12 @@ export function advanceSentence(ev: Evidence, spec: PlanSpec, milestone: string)
   return `gate held at "${milestone}" after ${Math.round(ev.traffic.elapsedMs / 1000)} s: ${evidenceSentence(ev, spec, '<')}`;
 }
 
-export function waitSentence(ev: Evidence, spec: PlanSpec, totals: MilestoneTotals): string {
+export function waitSentence(ev: Evidence, spec: PlanSpec): string {
   const reasons = ev.reasons.filter((r) => !r.startsWith('waiting:') && !r.startsWith('bake time'));
   const t = ev.traffic;
   const waits: string[] = [];
   if (t.canaryRequests < t.minCanaryRequests) waits.push(`canary ${fmtCount(t.canaryRequests)}/${fmtCount(t.minCanaryRequests)} requests`);
   if (t.controlRequests < t.minControlRequests) waits.push(`control ${fmtCount(t.controlRequests)}/${fmtCount(t.minControlRequests)} requests`);
   if (t.elapsedMs < t.bakeMs) waits.push(`bake ${Math.floor(t.elapsedMs / 1000)}/${Math.ceil(t.bakeMs / 1000)} s`);
-  void totals;
   return [waits.length ? `waiting (${waits.join(', ')})` : 'gate holds', evidenceSentence(ev, spec, '<'), ...reasons].join('; ');
 }

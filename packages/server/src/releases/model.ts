@@ -12,7 +12,6 @@ import type { CohortCounts } from './guardian/index.js';
 export const PLAN_STATES = ['draft', 'running', 'paused', 'completed', 'rolled-back'] as const;
 export type PlanState = (typeof PLAN_STATES)[number];
 export const ACTIVE_STATES: readonly PlanState[] = ['draft', 'running', 'paused'];
-export const isActive = (s: PlanState) => ACTIVE_STATES.includes(s);
 
 /** Where a rollback goes: the previous milestone (before the first: the flag as it was before the plan) or off. */
 export type RollbackTo = 'previous' | 'off';

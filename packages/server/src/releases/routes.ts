@@ -113,7 +113,7 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (fastify, { ser
   );
 
   app.get('/api/admin/releases/stream', { schema: { tags, summary: 'Live plan updates (SSE `plan` events) for every plan, or those of a flag / environment', querystring: ListQuery } }, async (request, reply) =>
-    stream(request, reply, { flag: request.query.flag, environment: request.query.environment }),
+    stream(reply, { flag: request.query.flag, environment: request.query.environment }),
   );
 
   app.get('/api/admin/releases/:id', { schema: { tags, summary: 'Get a release plan (state, milestone, traffic per cohort, last decision)', params: PlanParams } }, async (request) =>
@@ -144,11 +144,11 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (fastify, { ser
 
   app.get('/api/admin/releases/:id/stream', { schema: { tags, summary: 'Live updates of one plan as Server-Sent Events (`plan` event with the plan, at once and on every change)', params: PlanParams } }, async (request, reply) => {
     await service.get(request.params.id); // 404 before the stream opens
-    return stream(request, reply, { id: request.params.id });
+    return stream(reply, { id: request.params.id });
   });
 
   /** An SSE stream of `plan` events: the plan(s) now, then each new version. */
-  async function stream(request: FastifyRequest, reply: FastifyReply, filter: { id?: string; flag?: string; environment?: string }) {
+  async function stream(reply: FastifyReply, filter: { id?: string; flag?: string; environment?: string }) {
     const sent = new Map<string, number>();
     const res = reply.raw;
     const send = (plan: PlanView) => {

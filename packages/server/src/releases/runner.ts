@@ -204,12 +204,12 @@ export class GuardianRunner {
           build = (p) => advanceTransition(p, t, summary, decision('advance', summary), extra);
           outcome = i + 1 === spec.milestones.length - 1 ? 'completed' : 'advanced';
         } else {
-          summary = `gate holds; "${milestone.name}" waits for a person to advance it; ${waitSentence(result.evidence, spec, totals)}`;
+          summary = `gate holds; "${milestone.name}" waits for a person to advance it; ${waitSentence(result.evidence, spec)}`;
           build = () => ({ set: extra, events: [], decision: decision('wait', summary) });
         }
         break;
       default:
-        summary = waitSentence(result.evidence, spec, totals);
+        summary = waitSentence(result.evidence, spec);
         build = () => ({ set: extra, events: [], decision: decision(read.batches ? 'none' : 'wait', summary) });
     }
     try {

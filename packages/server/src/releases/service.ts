@@ -21,8 +21,8 @@ import type { Services } from '../services.js';
 import type { ChangeEvent, ChangeRecorder } from '../events/changes.js';
 import { Problem, badRequest, conflict, notFound } from '../http/problem.js';
 import { parseJson, strategyView } from '../flags/store.js';
-import { initialState, nextMilestone, type Evidence, type GuardianState } from './guardian/index.js';
-import { emptyTotals, guardianConfig, isActive, type AlertAction, type FlagEnvConfig, type HealthGate, type MilestoneTotals, type PlanSpec, type PlanState, type ResolvedStrategy, type RollbackTo, type TemplateSpec } from './model.js';
+import { initialState, nextMilestone, type GuardianState } from './guardian/index.js';
+import { emptyTotals, guardianConfig, type AlertAction, type FlagEnvConfig, type HealthGate, type MilestoneTotals, type PlanSpec, type PlanState, type ResolvedStrategy, type RollbackTo, type TemplateSpec } from './model.js';
 import {
   decisionView,
   planView,
@@ -191,12 +191,6 @@ export class ReleaseService {
 
   async get(id: string): Promise<PlanView> {
     return planView(await this.row(id));
-  }
-
-  /** The plan that is draft, running or paused for a flag in an environment, if any. */
-  async active(flag: string, environment: string): Promise<PlanView | null> {
-    const row = await this.db.selectFrom('release_plans').selectAll().where('active_key', '=', activeKey(flag, environment)).executeTakeFirst();
-    return row ? planView(row) : null;
   }
 
   async decisions(id: string, q: { limit?: number; offset?: number; source?: DecisionSource; acted?: boolean } = {}): Promise<{ decisions: DecisionView[]; total: number }> {
@@ -601,5 +595,3 @@ export function rollbackTransition(plan: PlanRow, reason: string, decision: Deci
   };
 }
 
-export type { Evidence };
-export { isActive };
