@@ -9,7 +9,8 @@ import { requireToken } from '../auth/guard.js';
 import { badRequest } from '../http/problem.js';
 import { sseFrame } from '../streaming/hub.js';
 import { ACTIVE_STATES, type PlanState } from './model.js';
-import { ActionBody, CreatePlanBody, DecisionsQuery, ListQuery, PlanParams, TemplateBody, TemplateParams } from './schemas.js';
+import { ActionBody, CreatePlanBody, DecisionsQuery, ListQuery, PlanParams, SeriesQuery, TemplateBody, TemplateParams } from './schemas.js';
+import { planSeries } from './series.js';
 import { ReleaseService } from './service.js';
 import { ReleaseFeed } from './feed.js';
 import { GuardianRunner } from './runner.js';
@@ -113,7 +114,7 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (fastify, { ser
   );
 
   app.get('/api/admin/releases/stream', { schema: { tags, summary: 'Live plan updates (SSE `plan` events) for every plan, or those of a flag / environment', querystring: ListQuery } }, async (request, reply) =>
-    stream(reply, { flag: request.query.flag, environment: request.query.environment }),
+    stream(reply, { flag: request.query.flag, environment: request.query.environment, project: request.query.project }),
   );
 
   app.get('/api/admin/releases/:id', { schema: { tags, summary: 'Get a release plan (state, milestone, traffic per cohort, last decision)', params: PlanParams } }, async (request) =>
@@ -142,13 +143,26 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (fastify, { ser
     service.decisions(request.params.id, request.query),
   );
 
+  app.get(
+    '/api/admin/releases/:id/series',
+    {
+      schema: {
+        tags,
+        summary: 'The plan’s checks as a time series for charts, oldest first: per check, each cohort’s requests, errors, error rate and latency quantiles (this check and the milestone so far) and the combined e-value against 1/α',
+        params: PlanParams,
+        querystring: SeriesQuery,
+      },
+    },
+    async (request) => planSeries(db, await service.get(request.params.id), request.query),
+  );
+
   app.get('/api/admin/releases/:id/stream', { schema: { tags, summary: 'Live updates of one plan as Server-Sent Events (`plan` event with the plan, at once and on every change)', params: PlanParams } }, async (request, reply) => {
     await service.get(request.params.id); // 404 before the stream opens
     return stream(reply, { id: request.params.id });
   });
 
   /** An SSE stream of `plan` events: the plan(s) now, then each new version. */
-  async function stream(reply: FastifyReply, filter: { id?: string; flag?: string; environment?: string }) {
+  async function stream(reply: FastifyReply, filter: { id?: string; flag?: string; environment?: string; project?: string }) {
     const sent = new Map<string, number>();
     const res = reply.raw;
     const send = (plan: PlanView) => {
@@ -156,7 +170,8 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (fastify, { ser
       sent.set(plan.id, plan.version);
       res.write(sseFrame({ event: 'plan', id: `${plan.id}:${plan.version}`, data: JSON.stringify(plan) }));
     };
-    const matches = (p: PlanView) => (!filter.flag || p.flag === filter.flag) && (!filter.environment || p.environment === filter.environment);
+    const matches = (p: PlanView) =>
+      (!filter.flag || p.flag === filter.flag) && (!filter.environment || p.environment === filter.environment) && (!filter.project || p.project === filter.project);
     let queue = Promise.resolve();
     const unsubscribe = feed.subscribe((id) => {
       if (filter.id && id !== filter.id) return;
@@ -182,7 +197,7 @@ const routes: FastifyPluginAsync<{ services: Services }> = async (fastify, { ser
     });
     try {
       if (filter.id) send(await service.get(filter.id));
-      else for (const p of (await service.list({ flag: filter.flag, environment: filter.environment, state: [...ACTIVE_STATES] })).plans) send(p);
+      else for (const p of (await service.list({ flag: filter.flag, environment: filter.environment, project: filter.project, state: [...ACTIVE_STATES] })).plans) send(p);
     } catch {
       res.end();
     }

@@ -1,6 +1,6 @@
 /** Request schemas of the release API (TypeBox → JSON schema; semantic checks in templates.ts). */
 import { Type } from 'typebox';
-import { ConstraintSchema, EnvironmentName, FlagName, VariantList } from '../http/schemas.js';
+import { ConstraintSchema, EnvironmentName, FlagName, ProjectId, VariantList } from '../http/schemas.js';
 import { PLAN_STATES } from './model.js';
 
 const Ms = (description: string) => Type.Integer({ minimum: 0, maximum: 30 * 24 * 3600 * 1000, description });
@@ -148,9 +148,18 @@ export const ListQuery = Type.Object(
   {
     flag: Type.Optional(FlagName),
     environment: Type.Optional(EnvironmentName),
+    project: Type.Optional(ProjectId),
     state: Type.Optional(Type.Array(StateList, { maxItems: 6, description: 'Filter by state (repeatable; "active" = draft, running, paused)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const SeriesQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, description: 'Only checks after this decision id (the `next` of the previous answer)' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 2000 })),
   },
   { additionalProperties: false },
 );

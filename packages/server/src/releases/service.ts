@@ -60,6 +60,7 @@ export interface CreatePlanInput {
 export interface PlanFilter {
   flag?: string;
   environment?: string;
+  project?: string;
   state?: PlanState[];
   limit?: number;
   offset?: number;
@@ -169,6 +170,7 @@ export class ReleaseService {
       .selectFrom('release_plans')
       .$if(filter.flag !== undefined, (q) => q.where('flag', '=', filter.flag!))
       .$if(filter.environment !== undefined, (q) => q.where('environment', '=', filter.environment!))
+      .$if(filter.project !== undefined, (q) => q.where('project', '=', filter.project!))
       .$if(!!filter.state?.length, (q) => q.where('state', 'in', filter.state!));
     const [rows, count] = await Promise.all([
       base

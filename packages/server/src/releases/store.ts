@@ -188,7 +188,7 @@ export interface PlanView {
   updatedAt: string;
 }
 
-function cohortStats(name: string, t: CohortTotals, bounds: readonly number[]): CohortStats {
+export function cohortStats(name: string, t: CohortTotals, bounds: readonly number[]): CohortStats {
   let latency: CohortStats['latency'] = null;
   if (t.latency && histogramTotal(t.latency) > 0 && t.latency.length === bounds.length + 1) {
     const q = (p: number) => {
