@@ -33,9 +33,9 @@ const CreateToken = Type.Object(
   { additionalProperties: false },
 );
 
-/** Who made a change, for the audit log (a token's name, never its secret). */
+/** Who made a change, for the audit log: the token's name (never its secret), as on every other route. */
 export function actorOf(principal: Principal | undefined): string {
-  return principal ? `token:${principal.name}` : 'anonymous';
+  return principal?.name ?? 'anonymous';
 }
 
 /** `GET/POST /api/admin/tokens`, `DELETE /api/admin/tokens/:id` — admin tokens only. */
