@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type LogLevel } from 'fastify';
 import swagger from '@fastify/swagger';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { openStorage, type Storage } from './storage/database.js';
@@ -88,7 +88,10 @@ export async function buildApp({ config, storage: given, logger }: BuildOptions)
     // Last: the web UI at `/` with its SPA fallback (never for API paths).
     webRoutes,
   ]) {
-    await app.register(routes, { services });
+    // SDKs poll and stream all day: their routes log warnings and errors only, so the log stays
+    // about people's changes and failures rather than thousands of identical polls.
+    const sdkFacing = routes === clientApiRoutes || routes === frontendApiRoutes || routes === streamingRoutes || routes === ofrepRoutes;
+    await app.register(routes, { services, ...(sdkFacing ? { logLevel: config.sdkLogLevel as LogLevel } : {}) });
   }
   app.addHook('onClose', async () => storage.close());
 

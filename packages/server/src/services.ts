@@ -22,6 +22,8 @@ export interface ServerConfig {
   /** Largest accepted request body in bytes (import has its own, larger limit). */
   bodyLimit: number;
   logLevel: string;
+  /** Log level of the SDK-facing routes (client API, frontend API, streams, OFREP). */
+  sdkLogLevel: string;
   /** PostgreSQL schema to work in (env SWITCHYARD_DATABASE_SCHEMA); default: the connection's search_path. */
   databaseSchema?: string;
   /** Most concurrent SSE streams per server (env SWITCHYARD_MAX_STREAMS, default 10,000); more get 429. */
@@ -63,6 +65,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     adminToken: env.SWITCHYARD_ADMIN_TOKEN || undefined,
     bodyLimit: 1024 * 1024,
     logLevel: env.LOG_LEVEL ?? 'info',
+    sdkLogLevel: env.SWITCHYARD_SDK_LOG_LEVEL ?? atLeast(env.LOG_LEVEL ?? 'info', 'warn'),
     databaseSchema: env.SWITCHYARD_DATABASE_SCHEMA || undefined,
     maxStreams: positiveInt(env.SWITCHYARD_MAX_STREAMS),
     streamHeartbeatMs: positiveInt(env.SWITCHYARD_STREAM_HEARTBEAT_MS),
@@ -73,4 +76,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     releaseLeaderRetryMs: positiveInt(env.SWITCHYARD_RELEASE_LEADER_RETRY_MS),
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** The more severe of two pino levels (so `silent` stays silent). */
+function atLeast(level: string, floor: string): string {
+  return LEVELS.indexOf(level) > LEVELS.indexOf(floor) ? level : floor;
 }
