@@ -4,79 +4,16 @@
 // Usage: node bench/http.js   (BENCH_DURATION seconds per scenario, default 10; BENCH_CONNECTIONS, default 50;
 // BENCH_WARMUP seconds of unmeasured load before each scenario, default 1)
 // Traffic goes only to 127.0.0.1; every child is killed at the end.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { contextFor, generateFlagSet } from './flagset.js';
+import { BIN, call, freePort, spawnServer, spawnSwitchyard } from './processes.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(here, '..');
-const BIN = join(ROOT, 'packages/cli/dist/bin.js');
-const ADMIN = 'bench-admin-' + Math.random().toString(36).slice(2);
 const ENV = 'production';
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
-
-/** Spawns `node args…` and waits until `readyPath` answers 200 on the port. */
-async function spawnServer(name, args, env, port, readyPath) {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output = (output + d).slice(-20_000)));
-  child.stderr.on('data', (d) => (output = (output + d).slice(-20_000)));
-  let exited = null;
-  const exit = new Promise((res) => child.on('exit', (code) => res((exited = code ?? -1))));
-  const stop = async () => {
-    if (exited === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(t);
-    }
-  };
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited !== null) throw new Error(`${name} exited (${exited}) before it was ready:\n${output}`);
-    try {
-      const res = await fetch(url + readyPath, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${name} not ready within 30 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url, stop, output: () => output };
-}
-
-async function call(base, method, path, body, token = ADMIN) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 500)}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 /** Bytes of the response body as sent (fetch would decompress it). */
 function wireSize(url, headers) {
@@ -126,14 +63,8 @@ export async function runHttpBench({
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   const stops = [];
   try {
-    const [sPort, hPort] = [await freePort(), await freePort()];
-    const sw = await spawnServer(
-      'switchyard',
-      [BIN, 'serve', '--port', String(sPort), '--host', '127.0.0.1', '--data-dir', dataDir],
-      { SWITCHYARD_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', DATABASE_URL: '', NODE_ENV: 'production' },
-      sPort,
-      '/ready',
-    );
+    const sw = await spawnSwitchyard(dataDir);
+    const hPort = await freePort();
     stops.push(sw.stop);
     const hello = await spawnServer('hello-world', [fileURLToPath(import.meta.url), '--hello-world', String(hPort)], {}, hPort, '/');
     stops.push(hello.stop);

@@ -16,83 +16,18 @@
 //   BENCH_STREAM_CLIENTS (default 1000), BENCH_STREAM_CHANGES (20), BENCH_STREAM_SPACING_MS (250),
 //   BENCH_POLL_CLIENTS (20), BENCH_POLL_CHANGES (3), BENCH_POLL_INTERVAL_MS (15000; 0 skips polling).
 // All traffic is on 127.0.0.1; every child is killed at the end; bounded in time (~1.5 min by default).
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net, { createServer } from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateFlagSet } from './flagset.js';
+import { BIN, call, spawnSwitchyard } from './processes.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(here, '..');
-const BIN = join(ROOT, 'packages/cli/dist/bin.js');
-const ADMIN = 'bench-admin-' + Math.random().toString(36).slice(2);
 const ENV = 'production';
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
-
-async function startServer(dataDir) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir], {
-    cwd: ROOT,
-    env: { ...process.env, SWITCHYARD_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', DATABASE_URL: '', NODE_ENV: 'production', SWITCHYARD_MAX_STREAMS: '100000' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output = (output + d).slice(-20_000)));
-  child.stderr.on('data', (d) => (output = (output + d).slice(-20_000)));
-  let exited = null;
-  const exit = new Promise((res) => child.on('exit', (code) => res((exited = code ?? -1))));
-  const stop = async () => {
-    if (exited === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(t);
-    }
-  };
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited !== null) throw new Error(`server exited (${exited}) before it was ready:\n${output}`);
-    try {
-      const res = await fetch(url + '/ready', { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`server not ready within 30 s:\n${output}`);
-    }
-    await sleep(50);
-  }
-  return { url, stop, output: () => output };
-}
-
-async function call(base, method, path, body, token = ADMIN) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 500)}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 /** The server's resident set and V8 heap in use (prom-client's default metrics). */
 async function serverMemory(base) {
@@ -155,7 +90,7 @@ export async function runPropagationBench({
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-prop-'));
   const cleanups = [];
   try {
-    const server = await startServer(dataDir);
+    const server = await spawnSwitchyard(dataDir, { SWITCHYARD_MAX_STREAMS: '100000' });
     cleanups.push(server.stop);
     const flagSet = generateFlagSet({ count: 200 });
     await call(server.url, 'POST', `/api/admin/import?environment=${ENV}`, flagSet);
