@@ -37,7 +37,8 @@ function metricClause(m: MetricEvidence, spec: PlanSpec): string {
 
 /** The strongest metric's counts and the combined evidence against its threshold. */
 export function evidenceSentence(ev: Evidence, spec: PlanSpec, op: '≥' | '<' = ev.log10E >= Math.log10(ev.threshold) ? '≥' : '<'): string {
-  const strongest = [...ev.metrics].sort((a, b) => b.log10E - a.log10E)[0];
+  // A latency metric still waiting for its threshold (warm-up) has no counts to show.
+  const strongest = ev.metrics.filter((m) => m.kind === 'errors' || m.thresholdMs !== null).sort((a, b) => b.log10E - a.log10E)[0];
   const clause = strongest ? `${metricClause(strongest, spec)}; ` : '';
   return `${clause}evidence e = ${fmtE(ev.e, ev.log10E)} ${op} ${fmtE(ev.threshold)} (α = ${fmtAlpha(ev.alpha)})`;
 }
