@@ -35,8 +35,21 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-export async function startDemoService(opts: { url: string; token: string; routes: Record<string, Route>; seed?: number }): Promise<DemoService> {
-  const client = new SwitchyardClient({ url: opts.url, token: opts.token, appName: 'demo-checkout', logger: { warn: () => {}, info: () => {}, debug: () => {} } });
+export async function startDemoService(opts: {
+  url: string;
+  token: string;
+  routes: Record<string, Route>;
+  seed?: number;
+  /** The SDK's own reporting interval (default 60 s; a guarded plan asks for 5 s, and the shorter wins). */
+  metricsIntervalMs?: number;
+}): Promise<DemoService> {
+  const client = new SwitchyardClient({
+    url: opts.url,
+    token: opts.token,
+    appName: 'demo-checkout',
+    metricsIntervalMs: opts.metricsIntervalMs,
+    logger: { warn: () => {}, info: () => {}, debug: () => {} },
+  });
   await client.ready({ timeoutMs: 10_000 });
   const random = mulberry32(opts.seed ?? 42);
   const served: DemoService['served'] = {};

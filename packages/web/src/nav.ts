@@ -1,7 +1,6 @@
 /**
  * The navigation, as data. Each group is a heading in the sidebar; each item a page in routes.tsx.
- * To add a section (the release plans will be one), add its pages to ROUTES and one line here,
- * e.g. `{ to: '/releases', label: 'Releases', match: '/releases' }` in the "Deliver" group.
+ * To add a section, add its pages to ROUTES and one line here, as Releases does in "Deliver".
  */
 export interface NavItem {
   to: string;
@@ -19,6 +18,7 @@ export const NAV: NavGroup[] = [
     label: 'Deliver',
     items: [
       { to: '/flags', label: 'Flags', match: '/flags' },
+      { to: '/releases', label: 'Releases', match: '/releases' },
       { to: '/segments', label: 'Segments', match: '/segments' },
       { to: '/playground', label: 'Playground', match: '/playground' },
     ],

@@ -7,6 +7,8 @@ import { EnvironmentsPage } from './pages/Environments';
 import { TokensPage } from './pages/Tokens';
 import { AuditPage } from './pages/Audit';
 import { PlaygroundPage } from './pages/Playground';
+import { ReleasesPage } from './pages/Releases';
+import { ReleasePage } from './pages/Release';
 
 export interface RouteDef {
   path: string;
@@ -17,6 +19,8 @@ export interface RouteDef {
 export const ROUTES: RouteDef[] = [
   { path: '/flags', render: () => <FlagsPage /> },
   { path: '/flags/:name', render: (p) => <FlagPage name={p.name} /> },
+  { path: '/releases', render: () => <ReleasesPage /> },
+  { path: '/releases/:id', render: (p) => <ReleasePage id={p.id} /> },
   { path: '/segments', render: () => <SegmentsPage /> },
   { path: '/projects', render: () => <ProjectsPage /> },
   { path: '/environments', render: () => <EnvironmentsPage /> },
