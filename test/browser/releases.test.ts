@@ -84,12 +84,16 @@ describe.skipIf(!available)('release pages in Chromium', () => {
   const mark = (p: Page) => p.evaluate(() => ((window as any).__sameDocument = true));
   const stillSamePage = (p: Page) => p.evaluate(() => (window as any).__sameDocument === true);
 
+  /** A screenshot; `fullPage`: the whole page, in a window as tall as the page (so the sidebar reaches the bottom). */
   async function shot(p: Page, name: string, fullPage = false) {
     await p.evaluate(() => {
       (document.activeElement as HTMLElement | null)?.blur();
       window.scrollTo(0, 0);
     });
-    await p.screenshot({ path: join(dir, `${name}.png`), fullPage });
+    if (fullPage) await p.setViewportSize({ width: VIEWPORT.width, height: await p.evaluate(() => document.documentElement.scrollHeight) });
+    await p.waitForTimeout(200);
+    await p.screenshot({ path: join(dir, `${name}.png`) });
+    if (fullPage) await p.setViewportSize(VIEWPORT);
   }
 
   it('creates a plan from a template, starts it, and shows it advancing live to 100 %', async () => {
@@ -107,6 +111,7 @@ describe.skipIf(!available)('release pages in Chromium', () => {
     await dialog.getByLabel('Flag', { exact: true }).fill('new-search');
     await dialog.getByLabel('Environment').selectOption('production');
     await dialog.getByRole('radio', { name: /Fast canary/ }).check();
+    await page.screenshot({ path: join(screenshotDir(), 'release-create.png') });
     await dialog.getByRole('button', { name: 'Create and start' }).click();
     await page.waitForURL(/\/releases\/[0-9a-f-]{36}$/);
     const healthyId = page.url().split('/').pop()!;
@@ -152,8 +157,10 @@ describe.skipIf(!available)('release pages in Chromium', () => {
     expect(await page.getByRole('img', { name: /^Error rate/ }).count()).toBe(1);
     // The data table fallback has one row per check.
     await errorChart.getByText('Data table').click();
-    expect(await errorChart.locator('tbody tr').count()).toBeGreaterThanOrEqual(4);
+    await expect.poll(() => errorChart.locator('tbody tr').count()).toBeGreaterThanOrEqual(4);
     await errorChart.getByText('Data table').click();
+    // A few checks into "50 %", for the picture.
+    await expect.poll(async () => (await requests(0)) > 60, { timeout: 8_000 }).toBe(true);
     await shot(page, 'release-advancing', true);
 
     await page.getByRole('heading', { name: 'Completed' }).waitFor({ timeout: 30_000 });
@@ -245,16 +252,16 @@ describe.skipIf(!available)('release pages in Chromium', () => {
   });
 
   it('lists plans per project and environment, with state, milestone and evidence', async () => {
-    // A draft from the rings template, so the list shows every kind of plan.
+    // A plan from the rings template, running with no traffic yet, so the list shows every kind of plan.
     for (const name of ['developers', 'employees', 'beta']) await call('POST', '/api/admin/segments', { name, constraints: [{ contextName: 'userId', operator: 'IN', values: [`${name}-1`] }] });
-    await call('POST', '/api/admin/releases', { flag: 'new-search', environment: 'development', template: 'rings' });
+    await call('POST', '/api/admin/releases', { flag: 'new-search', environment: 'development', template: 'rings', start: true });
     await page.goto(`${server.url}/releases`);
     const rows = page.locator('table.releases-table tbody tr');
     await expect.poll(() => rows.count()).toBe(4);
     const text = await rows.allTextContents();
     expect(text.find((t) => t.startsWith('new-checkout'))).toMatch(/rolled back.*1\/2 · 20 %.*canary error rate/);
     expect(text.find((t) => t.includes('fast-canary'))).toMatch(/completed.*3\/3 · 100 %/);
-    expect(text.find((t) => t.includes('template rings'))).toMatch(/draft.*0\/4/);
+    expect(text.find((t) => t.includes('template rings'))).toMatch(/running.*1\/4 · ring 0: developers.*started at milestone 1\/4/);
     await page.locator('.live').getByText('Live').waitFor();
     await shot(page, 'release-list');
 

@@ -42,6 +42,8 @@ export interface ChartRule {
 
 export interface ChartProps {
   title: string;
+  /** Spans the whole row of a chart grid. */
+  wide?: boolean;
   /** What the chart shows, in a sentence (the SVG's <desc>). */
   description: string;
   xLabel: string;
@@ -173,7 +175,7 @@ export function LineChart(props: ChartProps) {
     });
 
   return (
-    <figure className="chart" aria-labelledby={`${id}-t`}>
+    <figure className={`chart${props.wide ? ' chart-wide' : ''}`} aria-labelledby={`${id}-t`}>
       <div className="chart-header">
         <figcaption id={`${id}-t`} className="chart-title">
           {title}
@@ -238,7 +240,14 @@ export function LineChart(props: ChartProps) {
             {placed.map((m, i) => (
               <g key={`m${i}`} className="chart-marker">
                 <line x1={m.X} x2={m.X} y1={MARGIN.top - 2 + m.row * 11} y2={MARGIN.top + plotH} stroke={MARKER_COLOR[m.tone ?? 'neutral']} strokeDasharray="3 3" />
-                <text x={m.X + 3} y={MARGIN.top - 12 + m.row * 11} dy="0.9em" className="chart-marker-label" fill={MARKER_COLOR[m.tone ?? 'neutral']}>
+                <text
+                  x={m.X > MARGIN.left + plotW - 70 ? m.X - 3 : m.X + 3}
+                  textAnchor={m.X > MARGIN.left + plotW - 70 ? 'end' : 'start'}
+                  y={MARGIN.top - 12 + m.row * 11}
+                  dy="0.9em"
+                  className="chart-marker-label"
+                  fill={MARKER_COLOR[m.tone ?? 'neutral']}
+                >
                   {m.label}
                 </text>
               </g>

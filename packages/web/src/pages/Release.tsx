@@ -360,12 +360,20 @@ function EvidenceTable({ evidence: g, plan }: { evidence: NonNullable<Decision['
                 {metricName(m.id)}
                 {m.thresholdMs !== null ? <div className="muted small">threshold {m.thresholdMs} ms ({m.thresholdSource})</div> : null}
               </th>
-              <td className="num">
-                {fmtCount(m.total.canary.events)} / {fmtCount(m.total.canary.requests)} = <strong>{fmtPct(rate(m.total.canary))}</strong>
-              </td>
-              <td className="num">
-                {fmtCount(m.total.control.events)} / {fmtCount(m.total.control.requests)} = <strong>{fmtPct(rate(m.total.control))}</strong>
-              </td>
+              {m.kind === 'latency' && m.thresholdMs === null ? (
+                <td className="muted warming" colSpan={2}>
+                  warming up: the threshold comes from the control’s latency once it has enough requests
+                </td>
+              ) : (
+                <>
+                  <td className="num">
+                    {fmtCount(m.total.canary.events)} / {fmtCount(m.total.canary.requests)} = <strong>{fmtPct(rate(m.total.canary))}</strong>
+                  </td>
+                  <td className="num">
+                    {fmtCount(m.total.control.events)} / {fmtCount(m.total.control.requests)} = <strong>{fmtPct(rate(m.total.control))}</strong>
+                  </td>
+                </>
+              )}
               <td className="num">{fmtE(m.e, m.log10E)}</td>
               <td className="num">{Math.round(m.weight * 100)} %</td>
             </tr>
@@ -427,7 +435,7 @@ function Timeline({ plan, points }: { plan: Plan; points: SeriesPoint[] }) {
               <div className="tl-name">
                 {m.name} <span className="visually-hidden">({words})</span>
               </div>
-              <div className="muted small">{m.strategies.map((s) => describeStrategy(s)).join(' + ')}</div>
+              {m.strategies.map((s) => describeStrategy(s)).join(' + ') !== m.name ? <div className="muted small">{m.strategies.map((s) => describeStrategy(s)).join(' + ')}</div> : null}
               <div className="muted small">
                 {last ? 'destination: applying it completes the plan' : `bake ${fmtDuration(m.bakeMs)}${m.autoAdvance ? '' : ' · waits for a person'}`}
               </div>
@@ -563,7 +571,6 @@ type Quantile = 'p50' | 'p95' | 'p99';
 
 /** Counts of a guardian transition belong to the milestone (and step) that just ended. */
 const countsStep = (p: SeriesPoint) => (p.source === 'guardian' && p.action !== 'none' && p.action !== 'wait' ? p.step - 1 : p.step);
-const countsMilestone = (p: SeriesPoint) => (p.source === 'guardian' && (p.action === 'advance' || p.action === 'complete') ? p.milestone - 1 : p.milestone);
 
 const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 const pctTick = (v: number) => `${Number((v * 100).toPrecision(3))} %`;
@@ -575,7 +582,7 @@ const pow10 = (v: number) => {
 };
 
 function HealthCharts({ plan, points }: { plan: Plan; points: SeriesPoint[] }) {
-  const [win, setWin] = useState<Window>('check');
+  const [win, setWin] = useState<Window>('cumulative');
   const [q, setQ] = useState<Quantile>('p95');
   const live = plan.state === 'running' || plan.state === 'paused';
   const now = useNow(5000, live);
@@ -632,7 +639,11 @@ function HealthCharts({ plan, points }: { plan: Plan; points: SeriesPoint[] }) {
       color: '#6b7a8f',
       dash: '5 3',
       step: true,
-      points: withCounts.map((p) => ({ x: Date.parse(p.at), y: plan.milestones[countsMilestone(p)]?.canaryShare ?? null })),
+      // The milestone's percentage from each transition on (a step: it holds until the next one).
+      points: points
+        .filter((p) => p.action !== 'complete')
+        .map((p) => ({ x: Date.parse(p.at), y: plan.milestones[p.milestone]?.canaryShare ?? null }))
+        .concat(points.length && live ? [{ x: xDomain[1], y: plan.milestones[plan.milestone]?.canaryShare ?? null }] : []),
     },
   ];
   const reqSeries = [
@@ -669,8 +680,8 @@ function HealthCharts({ plan, points }: { plan: Plan; points: SeriesPoint[] }) {
       value={win}
       onChange={setWin}
       options={[
-        { key: 'check', label: 'Each check' },
         { key: 'cumulative', label: 'Milestone so far' },
+        { key: 'check', label: 'Each check' },
       ]}
     />
   );
@@ -723,6 +734,7 @@ function HealthCharts({ plan, points }: { plan: Plan; points: SeriesPoint[] }) {
           }
         />
         <LineChart
+          wide
           title="Evidence against the canary"
           description={`The guardian’s combined e-value on a log scale; it rolls back when it reaches the threshold 1/α = ${fmtE(threshold)}. Values near or below 1 mean no evidence of a regression.`}
           xLabel="time"

@@ -58,7 +58,7 @@ export function ReleasesPage() {
           <h1>Releases</h1>
           <p className="muted">Release plans take a flag from off to everyone in milestones; the guardian advances them, or rolls them back when the new cohort is worse.</p>
         </div>
-        <div className="header-actions">
+        <div className="header-actions header-actions-row">
           <LiveBadge status={status} />
           <button type="button" onClick={() => setCreating(true)} aria-keyshortcuts="n">
             New release plan
@@ -131,12 +131,10 @@ export function ReleasesPage() {
               <thead>
                 <tr>
                   <th scope="col">Flag</th>
-                  <th scope="col">Environment</th>
-                  {!project ? <th scope="col">Project</th> : null}
+                  <th scope="col">Environment{!project ? ' · project' : ''}</th>
                   <th scope="col">State</th>
                   <th scope="col">Milestone</th>
                   <th scope="col">Evidence</th>
-                  <th scope="col">Started</th>
                   <th scope="col">Last decision</th>
                 </tr>
               </thead>
@@ -144,15 +142,26 @@ export function ReleasesPage() {
                 {plans.map((p) => (
                   <tr key={p.id}>
                     <td>
-                      <Link to={`/releases/${encodeURIComponent(p.id)}`} className="mono strong" aria-label={`Release plan of ${p.flag} in ${p.environment}`}>
+                      <Link to={`/releases/${encodeURIComponent(p.id)}`} className="mono strong nowrap" aria-label={`Release plan of ${p.flag} in ${p.environment}`}>
                         {p.flag}
                       </Link>
-                      <div className="muted small">{p.template ? `template ${p.template}` : 'own milestones'}</div>
+                      <div className="muted small nowrap">{p.template ? `template ${p.template}` : 'own milestones'}</div>
                     </td>
-                    <td>{p.environment}</td>
-                    {!project ? <td>{p.project}</td> : null}
+                    <td>
+                      {p.environment}
+                      {!project ? <div className="muted small">{p.project}</div> : null}
+                    </td>
                     <td>
                       <Badge tone={STATE_TONE[p.state]}>{stateLabel(p.state)}</Badge>
+                      <div className="muted small nowrap">
+                        {p.startedAt ? (
+                          <>
+                            started <Time iso={p.startedAt} />
+                          </>
+                        ) : (
+                          'not started'
+                        )}
+                      </div>
                     </td>
                     <td>
                       <MilestoneMini plan={p} />
@@ -166,9 +175,8 @@ export function ReleasesPage() {
                         <span className="muted">–</span>
                       )}
                     </td>
-                    <td>{p.startedAt ? <Time iso={p.startedAt} /> : <span className="muted">not started</span>}</td>
                     <td className="last-decision">
-                      <span className="small">{p.state === 'rolled-back' || p.state === 'completed' || p.state === 'paused' ? p.reason : p.lastDecision?.summary ?? '–'}</span>
+                      <LastDecision plan={p} />
                     </td>
                   </tr>
                 ))}
@@ -232,5 +240,16 @@ export function MilestoneMini({ plan }: { plan: Plan }) {
         ))}
       </span>
     </div>
+  );
+}
+
+/** The plan's reason once it stopped, else the guardian's latest words; clamped to three lines (the whole text on hover and for screen readers). */
+function LastDecision({ plan }: { plan: Plan }) {
+  const text = plan.state === 'rolled-back' || plan.state === 'completed' || plan.state === 'paused' ? plan.reason : (plan.lastDecision?.summary ?? null);
+  if (!text) return <span className="muted">–</span>;
+  return (
+    <span className="small clamp" title={text}>
+      {text}
+    </span>
   );
 }
