@@ -67,6 +67,8 @@ export function ReleasePage({ id }: { id: string }) {
   const next = useRef(0);
   const busy = useRef(false);
   const again = useRef(false);
+  const currentBase = useRef(base);
+  currentBase.current = base;
   const fetchSeries = useCallback(async () => {
     if (busy.current) {
       again.current = true;
@@ -78,6 +80,7 @@ export function ReleasePage({ id }: { id: string }) {
         again.current = false;
         for (let more = true; more; ) {
           const s = await api.get<Series>(`${base}/series?after=${next.current}`);
+          if (currentBase.current !== base) return; // another plan's page by now
           if (s.points.length) setPoints((p) => [...p, ...s.points.filter((x) => x.id > (p.length ? p[p.length - 1].id : 0))]);
           next.current = s.next;
           more = s.more;
@@ -91,7 +94,10 @@ export function ReleasePage({ id }: { id: string }) {
     }
   }, [base]);
   useEffect(() => {
+    // Another plan: start over (a fetch still in flight for the previous one is dropped above).
     next.current = 0;
+    busy.current = false;
+    again.current = false;
     setPoints([]);
   }, [base]);
   useEffect(() => {
