@@ -58,8 +58,9 @@ export function ReleasePage({ id }: { id: string }) {
   }, [initial.data, accept]);
   useTitle(plan ? `${plan.flag} in ${plan.environment} · Releases` : 'Release plan');
 
-  const terminal = plan ? !ACTIVE_STATES.includes(plan.state) : false;
-  const status = usePlanStream(terminal ? null : `${base}/stream`, accept, () => api.get(base));
+  // Streamed while the plan can still change (a finished plan has nothing more to say).
+  const streaming = !!plan && plan.id === id && ACTIVE_STATES.includes(plan.state);
+  const status = usePlanStream(streaming ? `${base}/stream` : null, accept, () => api.get(base));
 
   // The checks as a time series: fetched once, then only the newer points on each new plan version.
   const [points, setPoints] = useState<SeriesPoint[]>([]);
