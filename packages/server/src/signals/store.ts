@@ -134,8 +134,10 @@ export interface CohortBatchQuery {
   /**
    * Only batches about traffic after this instant (e.g. the milestone's start): a batch is kept when
    * `received_at − (batch_stop − batch_start)` — its start in server time, so SDK clock skew does
-   * not matter — is at or after it, with `startToleranceMs` (default 1000) of slack for the
-   * report's time on the wire. Batches straddling the instant are dropped.
+   * not matter — is at or after it. Batches straddling the instant are dropped: a report that
+   * began under the previous milestone mixes old and new traffic (with SDKs reporting every
+   * second, a 1 s slack let exactly such reports in and tripped the sample-ratio check).
+   * `startToleranceMs` (default 0) widens the window for callers that accept that.
    */
   startedAfter?: Date | string;
   startToleranceMs?: number;
@@ -169,7 +171,7 @@ export async function readCohortBatches(db: Kysely<Database>, query: CohortBatch
   if (query.until !== undefined) q = q.where('received_at', '<', iso(query.until));
   if (query.cohorts) q = q.where('cohort', 'in', query.cohorts.length ? [...query.cohorts] : ['\0']);
   const rows = await q.orderBy('received_at').orderBy('id').execute();
-  const after = query.startedAfter === undefined ? undefined : new Date(query.startedAfter).getTime() - (query.startToleranceMs ?? 1000);
+  const after = query.startedAfter === undefined ? undefined : new Date(query.startedAfter).getTime() - (query.startToleranceMs ?? 0);
   const kept =
     after === undefined
       ? rows
