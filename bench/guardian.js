@@ -11,6 +11,7 @@
 //
 //   npm run bench:guardian              (builds first)
 //   GUARDIAN_RUNS_AA=10000 GUARDIAN_RUNS=1000 GUARDIAN_WORKERS=2 node bench/guardian.js
+//   GUARDIAN_SEED_OFFSET=100000 …       (fresh seeds: a hold-out check of any setting chosen on these)
 //   (bench/run.js calls runGuardianBench())
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { cpus } from 'node:os';
@@ -30,6 +31,8 @@ const MAX_HORIZON_S = Number(process.env.GUARDIAN_MAX_HORIZON_S ?? 4 * 3600);
 const RUNS_AA = Number(process.env.GUARDIAN_RUNS_AA ?? 10_000);
 const RUNS = Number(process.env.GUARDIAN_RUNS ?? 1_000);
 const WORKERS = Math.max(1, Number(process.env.GUARDIAN_WORKERS ?? Math.min(2, cpus().length)));
+/** Added to every run's index before seeding: 0 reproduces the published numbers; anything else draws fresh runs. */
+const SEED_OFFSET = Number(process.env.GUARDIAN_SEED_OFFSET ?? 0);
 const ALPHA = 0.01;
 const BOUNDS = G.DEFAULT_BUCKETS_MS;
 /** Optional mixture weights to explore (comma-separated, aligned with the ψ grid); default equal. */
@@ -38,6 +41,14 @@ const PSI_WEIGHTS = process.env.GUARDIAN_PSI_WEIGHTS ? process.env.GUARDIAN_PSI_
 const METRIC_WEIGHTS = process.env.GUARDIAN_METRIC_WEIGHTS
   ? Object.fromEntries(process.env.GUARDIAN_METRIC_WEIGHTS.split(',').map((kv) => [kv.slice(0, kv.lastIndexOf(':')), Number(kv.slice(kv.lastIndexOf(':') + 1))]))
   : undefined;
+/** Optional plug-in weight: "0.8" for every metric, or "errors,latency" such as "0.8,0". Default: the module's. */
+const PLUGIN_WEIGHT = process.env.GUARDIAN_PLUGIN_WEIGHT
+  ? ((v) => (v.length === 1 ? v[0] : { errors: v[0], latency: v[1] }))(process.env.GUARDIAN_PLUGIN_WEIGHT.split(',').map(Number))
+  : undefined;
+/** Optional latencyPsiRange, "min,max" such as "1,100". Default: the module's. */
+const LATENCY_PSI_RANGE = process.env.GUARDIAN_LATENCY_PSI_RANGE ? process.env.GUARDIAN_LATENCY_PSI_RANGE.split(',').map(Number) : undefined;
+/** The guardian as it was before the plug-in (the whole grid with equal weights for every metric, a plain average of the metrics), for contrast. */
+const V1 = { plugInWeight: 0, latencyPsiRange: [1, 1000], metricWeights: { errors: 1, 'latency>p95': 1, 'latency>p99': 1 } };
 const SIZE = BOUNDS.length + 1;
 
 /** Scenarios: canary error-rate multiplier and latency scale (5/3 moves the p95 from 300 to 500 ms). */
@@ -50,11 +61,14 @@ export const SCENARIOS = [
   { name: 'p95 +200 ms', errMult: 1, latScale: 5 / 3, horizonS: MAX_HORIZON_S, runs: RUNS, target: 'median ≤ 90 s', targetS: 90 },
   // Not a target: a regression that starts only after 30 healthy minutes in the same milestone (times from its onset).
   { name: 'errors ×10 after 30 min', errMult: 10, latScale: 1, onsetS: 1800, horizonS: 1800 + MAX_HORIZON_S, runs: RUNS, target: '' },
+  // Not a target: a small latency regression (p95 300 → 350 ms, tail odds ratio ≈ 1.9), below the latency metrics' default ψ range [3, 30].
+  { name: 'p95 +50 ms', errMult: 1, latScale: 7 / 6, horizonS: MAX_HORIZON_S, runs: RUNS, target: '', noRatioTarget: true },
 ];
 
 export const METHODS = [
-  { id: 'guardian', label: 'guardian (errors + p95 + p99, averaged)' },
+  { id: 'guardian', label: 'guardian (errors + p95 + p99)' },
   { id: 'guardian-errors', label: 'guardian, error rate only' },
+  { id: 'guardian-v1', label: 'guardian before the plug-in (grid only, equal weights)' },
   { id: 'oracle', label: 'oracle SPRT (true ψ, one metric)' },
   { id: 'flagger-default', label: 'Flagger defaults (1 min; success ≥ 99 %, p99 ≤ 500 ms; 5 failed checks)' },
   { id: 'flagger-tuned', label: 'Flagger tuned (1 min; error rate ≤ 2 %, p99 ≤ 750 ms; 5 failed checks)' },
@@ -70,7 +84,7 @@ function mulberry32(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-const seedOf = (scenario, run) => (Math.imul(scenario + 1, 0x9e3779b1) ^ Math.imul(run + 1, 0x85ebca6b)) >>> 0;
+const seedOf = (scenario, run) => (Math.imul(scenario + 1, 0x9e3779b1) ^ Math.imul(run + SEED_OFFSET + 1, 0x85ebca6b)) >>> 0;
 
 function gauss(r) {
   const u = 1 - r();
@@ -159,8 +173,9 @@ export function simulateRun(si, run) {
   const sc = SCENARIOS[si];
   const r = mulberry32(seedOf(si, run));
   const baseline = baselineHistogram(r);
-  const common = { alpha: ALPHA, psiWeights: PSI_WEIGHTS, srm: { expectedShare: SHARE }, minCanaryRequests: 300 };
+  const common = { alpha: ALPHA, psiWeights: PSI_WEIGHTS, plugInWeight: PLUGIN_WEIGHT, latencyPsiRange: LATENCY_PSI_RANGE, srm: { expectedShare: SHARE }, minCanaryRequests: 300 };
   let full = G.initialState({ ...common, metricWeights: METRIC_WEIGHTS }, { baseline, startedAt: 0 });
+  let v1 = G.initialState({ ...common, ...V1 }, { baseline, startedAt: 0 });
   const thresholds = full.metrics.filter((m) => m.kind === 'latency').map((m) => m.thresholdIndex);
   const regression = sc.errMult !== 1 || sc.latScale !== 1;
   const onsetK = Math.round((sc.onsetS ?? 0) / CHECK_S);
@@ -186,7 +201,7 @@ export function simulateRun(si, run) {
   const flag = {};
   for (const id of Object.keys(FLAGGER)) flag[id] = { failed: 0, n: 0, x: 0, slow: 0, at: 0 };
 
-  const out = { guardian: 0, 'guardian-errors': 0, oracle: 0, 'flagger-default': 0, 'flagger-tuned': 0, srmPause: 0, advanceOk: 0 };
+  const out = { guardian: 0, 'guardian-errors': 0, 'guardian-v1': 0, oracle: 0, 'flagger-default': 0, 'flagger-tuned': 0, srmPause: 0, advanceOk: 0 };
   const hc = new Array(SIZE).fill(0);
   const hk = new Array(SIZE).fill(0);
   const batch = { at: 0, canary: { requests: 0, errors: 0, latency: hc }, control: { requests: 0, errors: 0, latency: hk } };
@@ -214,6 +229,11 @@ export function simulateRun(si, run) {
       else if (res.decision === 'pause' && !out.srmPause) out.srmPause = k;
       else if (res.decision === 'advance-ok' && !out.advanceOk) out.advanceOk = k;
     }
+    if (!out['guardian-v1']) {
+      const res = G.step(v1, batch);
+      v1 = res.state;
+      if (res.decision === 'rollback') out['guardian-v1'] = k;
+    }
     if (errorsOnly && !out['guardian-errors']) {
       const res = G.step(errorsOnly, batch);
       errorsOnly = res.state;
@@ -239,7 +259,7 @@ export function simulateRun(si, run) {
         f.n = f.x = f.slow = 0;
       }
     }
-    const done = out.guardian && (!errorsOnly || out['guardian-errors']) && (!oracle || out.oracle) && out['flagger-default'] && out['flagger-tuned'];
+    const done = out.guardian && out['guardian-v1'] && (!errorsOnly || out['guardian-errors']) && (!oracle || out.oracle) && out['flagger-default'] && out['flagger-tuned'];
     if (done) break;
   }
   return out;
@@ -345,7 +365,7 @@ export async function runGuardianBench() {
   const rows = [];
   const aa = results[0];
   const aaSc = SCENARIOS[0];
-  for (const method of ['guardian', 'guardian-errors', 'flagger-default', 'flagger-tuned']) {
+  for (const method of ['guardian', 'guardian-errors', 'guardian-v1', 'flagger-default', 'flagger-tuned']) {
     const k = aa.filter((o) => o[method]).length;
     const t = times(aa.filter((o) => o[method]), method); // among the runs that did roll back
     rows.push({
@@ -357,7 +377,7 @@ export async function runGuardianBench() {
       'median s': k ? t.median : '–',
       'p90 s': '–',
       'vs oracle': '–',
-      target: method.startsWith('guardian') ? `${aaSc.target}: ${k <= 83 * (aa.length / 10_000) ? 'met' : 'MISSED'}` : '',
+      target: method === 'guardian' || method === 'guardian-errors' ? `${aaSc.target}: ${k <= 83 * (aa.length / 10_000) ? 'met' : 'MISSED'}` : '',
     });
   }
   const srm = aa.filter((o) => o.srmPause).length;
@@ -366,16 +386,16 @@ export async function runGuardianBench() {
     const sc = SCENARIOS[si];
     const res = results[si];
     const or = times(res, 'oracle');
-    for (const method of ['guardian', 'guardian-errors', 'oracle', 'flagger-default', 'flagger-tuned']) {
+    for (const method of ['guardian', 'guardian-errors', 'guardian-v1', 'oracle', 'flagger-default', 'flagger-tuned']) {
       if (method === 'guardian-errors' && sc.errMult === 1) continue;
       if (method === 'oracle' && sc.onsetS) continue;
       const t = times(res, method, sc.onsetS ?? 0);
       const ratio = method === 'oracle' ? '1' : Number.isFinite(t.median) && Number.isFinite(or.median) ? (t.median / or.median).toFixed(2) : '–';
       let target = '';
-      if (method.startsWith('guardian')) {
+      if (method === 'guardian' || method === 'guardian-errors') {
         const parts = [];
         if (sc.targetS) parts.push(`${sc.target}: ${t.median <= sc.targetS ? 'met' : 'MISSED'}`);
-        if (ratio !== '–') parts.push(`≤ 1.5× oracle: ${Number(ratio) <= 1.5 ? 'met' : 'MISSED'}`);
+        if (ratio !== '–' && !sc.noRatioTarget) parts.push(`≤ 1.5× oracle: ${Number(ratio) <= 1.5 ? 'met' : 'MISSED'}`);
         target = parts.join('; ');
       }
       rows.push({
@@ -394,8 +414,13 @@ export async function runGuardianBench() {
   const cost = measureStepCost();
   const notes = [
     `Reference scenario: ${RPS} req/s (Poisson), ${SHARE * 100} % canary (independent per request), ${BASE_ERR * 100} % baseline error rate, control latency lognormal σ = ${SIGMA}, p95 = 300 ms (median ${Math.exp(MU).toFixed(0)} ms, p99 ${Math.exp(MU + 2.3263478740408408 * SIGMA).toFixed(0)} ms); a check every ${CHECK_S} s; α = ${ALPHA}; latency thresholds fixed per run from ${BASELINE_S / 60} min of control traffic before the step.`,
-    `A/A: ${aaSc.runs.toLocaleString('en-US')} runs of ${aaSc.horizonS / 60} min (${aaSc.horizonS / CHECK_S} checks); regressions: ${RUNS.toLocaleString('en-US')} runs each, regression from the first check, stopped ${MAX_HORIZON_S / 3600} h after the onset (undetected runs count as later than the horizon). "p95 +200 ms" scales every canary latency by 5/3 (p95 300 → 500 ms). "errors ×10 after 30 min" (no target) starts the regression after 30 healthy minutes of the same milestone and times from the onset: the e-process has to win back the evidence it lost betting on regressions while there were none.`,
-    `Guardian: combined e-value = mean of the metrics' mixture e-values (ψ ∈ {${G.DEFAULT_PSI_GRID.join(', ')}}, ${PSI_WEIGHTS ? `weights ${PSI_WEIGHTS.join(':')}` : 'equal weights'}${METRIC_WEIGHTS ? `; metric weights ${JSON.stringify(METRIC_WEIGHTS)}` : ''}); rollback at ≥ ${1 / ALPHA}. Oracle: Wald's one-sided SPRT with the true odds ratio on the one metric that carries the effect (errors, or counts above the run's p95 threshold), same checks, same 1/α. Flagger: cumulative failed 1-minute checks, rollback at 5, as Flagger's \`threshold\`.`,
+    `A/A: ${aaSc.runs.toLocaleString('en-US')} runs of ${aaSc.horizonS / 60} min (${aaSc.horizonS / CHECK_S} checks); regressions: ${RUNS.toLocaleString('en-US')} runs each, regression from the first check, stopped ${MAX_HORIZON_S / 3600} h after the onset (undetected runs count as later than the horizon). "p95 +200 ms" scales every canary latency by 5/3 (p95 300 → 500 ms). "errors ×10 after 30 min" (no target) starts the regression after 30 healthy minutes of the same milestone and times from the onset: the e-process has to win back the evidence it lost betting on regressions while there were none. "p95 +50 ms" (no target) scales canary latencies by 7/6: a small latency regression, below the latency metrics' default ψ range, where the previous defaults were faster.`,
+    (() => {
+      const s = G.initialState({ psiWeights: PSI_WEIGHTS, plugInWeight: PLUGIN_WEIGHT, latencyPsiRange: LATENCY_PSI_RANGE, metricWeights: METRIC_WEIGHTS }, { baseline: new Array(SIZE).fill(0).map((_, i) => (i === SIZE - 2 ? 10_000 : 0)) });
+      const c = s.config;
+      const w = s.metrics.map((m) => `${m.id} ${m.weight.toFixed(3)}`).join(', ');
+      return `Guardian: combined e-value = weighted average of the metrics' e-values (${w}); each metric's e-value = (1 − v) · ψ-grid mixture + v · predictable plug-in, v = ${c.plugInWeight.errors} for errors and ${c.plugInWeight.latency} for latency; grid ψ ∈ {${c.psiGrid.join(', ')}}, ${PSI_WEIGHTS ? `weights ${PSI_WEIGHTS.join(':')}` : 'equal weights'} for errors, latency only on the points in [${c.latencyPsiRange.join(', ')}]; rollback at ≥ ${1 / ALPHA}. "Before the plug-in": the same module with plugInWeight 0, the whole grid for latency and equal metric weights (the previous defaults). Oracle: Wald's one-sided SPRT with the true odds ratio on the one metric that carries the effect (errors, or counts above the run's p95 threshold), same checks, same 1/α. Flagger: cumulative failed 1-minute checks, rollback at 5, as Flagger's \`threshold\`.${SEED_OFFSET ? ` Seeds offset by ${SEED_OFFSET} (hold-out runs).` : ''}`;
+    })(),
     'For A/A rows, "median s" is the median time of the false rollbacks that happened (most come early, while the e-values rest on few checks).',
     `A/A side results (guardian): SRM pauses ${srm} of ${aa.length.toLocaleString('en-US')} runs (SRM α = 0.001); advance-ok (≥ 300 canary requests, no bake time) median at ${fmtS(adv.median, aaSc.horizonS)} s.`,
     `Step cost (incl. evidence): ${cost.reference.toFixed(1)} µs at the reference counts; ${cost.skewed.toFixed(1)} µs at 1,000 vs 99,000 requests; ${cost.large.toFixed(1)} µs at 100,000 vs 100,000 requests (errors + p95 + p99 + SRM).`,

@@ -334,17 +334,22 @@ describe('guardian: across milestones', () => {
 describe('guardian: metric weights', () => {
   it('the combined e-value is the weighted average of the metrics', () => {
     const baseline = hist(10_000, 300);
-    const s0 = initialState({ metricWeights: { errors: 2 } }, { baseline });
+    const counts = { at: 1, canary: { requests: 100, errors: 5, latency: hist(100, 10) }, control: { requests: 900, errors: 9, latency: hist(900, 27) } };
+    const s0 = initialState({ metricWeights: { errors: 2, 'latency>p95': 1, 'latency>p99': 1 } }, { baseline });
     expect(s0.metrics.map((m) => [m.id, m.weight])).toEqual([
       ['errors', 0.5],
       ['latency>p95', 0.25],
       ['latency>p99', 0.25],
     ]);
-    const r = step(s0, { at: 1, canary: { requests: 100, errors: 5, latency: hist(100, 10) }, control: { requests: 900, errors: 9, latency: hist(900, 27) } });
+    const r = step(s0, counts);
     const e = r.evidence.metrics.map((m) => m.e);
     expect(r.evidence.e).toBeCloseTo(0.5 * e[0] + 0.25 * e[1] + 0.25 * e[2], 10);
-    const plain = step(initialState({}, { baseline }), { at: 1, canary: { requests: 100, errors: 5, latency: hist(100, 10) }, control: { requests: 900, errors: 9, latency: hist(900, 27) } });
-    expect(plain.evidence.e).toBeCloseTo((e[0] + e[1] + e[2]) / 3, 10);
+    // Ids not given keep their defaults (errors 2, the latency metrics share 1 by tail fraction 5 : 1).
+    const partial = initialState({ metricWeights: { errors: 1 } }, { baseline });
+    expect(partial.metrics.map((m) => m.weight)).toEqual([1 / 2, 5 / 12, 1 / 12].map((v) => expect.closeTo(v, 12)));
+    const plain = step(initialState({}, { baseline }), counts);
+    const d = plain.evidence.metrics.map((m) => m.e);
+    expect(plain.evidence.e).toBeCloseTo((2 / 3) * d[0] + (5 / 18) * d[1] + (1 / 18) * d[2], 10);
     expect(() => initialState({ metricWeights: { 'latency>p90': 1 } })).toThrow(/unknown metric/);
   });
 });

@@ -12,6 +12,10 @@
  * canary is better) the factors with ψ_j > 1 have expectation < 1 (monotone likelihood ratio), so
  * the same holds for the whole composite null ψ ≤ 1.
  *
+ * guardian.ts averages this mixture, with a weight fixed in advance, with the predictable plug-in
+ * component of plug-in.ts (a test supermartingale for the same checks), and then averages the
+ * metrics; both averages keep the guarantee.
+ *
  * Everything is kept as natural logarithms so that long runs neither overflow nor underflow.
  */
 import { lnLikelihoodRatios } from './hypergeometric.js';

@@ -11,9 +11,15 @@
  * Every decision carries its evidence (counts, thresholds, e-values per metric and combined,
  * SRM, SLO guards, reasons in words). Nothing is cached between calls except the state, so a
  * guardian resumed from a persisted state after a crash decides exactly as the original would.
+ *
+ * Each metric's e-value is a fixed-weight average of two test supermartingales on the same
+ * checks: the ψ-grid mixture (e-process.ts) and a predictable plug-in (plug-in.ts) that bets on
+ * ψ̂ estimated from earlier checks only. The metrics are then averaged with fixed weights.
  */
 import { DEFAULT_PSI_GRID, lnMean, lnMixture, normalizeMixture, updateLnE } from './e-process.js';
+import { lnLikelihoodRatio } from './hypergeometric.js';
 import { addHistogram, boundIndexAtLeast, checkBuckets, countAbove, DEFAULT_BUCKETS_MS, histogramTotal, quantileBoundIndex } from './latency.js';
+import { addPlugInCheck, emptyPlugInStats, plugInEstimate, type PlugInStats } from './plug-in.js';
 import { DEFAULT_SRM_RATIOS, srmAlternatives, updateSrm, type SrmAlternative } from './srm.js';
 
 export type Decision = 'continue' | 'rollback' | 'advance-ok' | 'pause';
@@ -49,6 +55,21 @@ export interface GuardianConfig {
   psiGrid?: readonly number[];
   /** Mixture weights for psiGrid (normalised). Default equal. */
   psiWeights?: readonly number[];
+  /**
+   * Share of the predictable plug-in component in each metric's e-value; the rest is the ψ-grid
+   * mixture. A number applies to every metric; an object sets it by metric kind. Default
+   * { errors: 0.8, latency: 0 }; 0 turns the plug-in off (the grid mixture alone, as before).
+   */
+  plugInWeight?: number | { errors?: number; latency?: number };
+  /**
+   * Latency metrics bet only on the grid points ψ in [min, max] (their grid weights are psiWeights
+   * with the other points set to 0, renormalised; their plug-in prior, if any, spans the same
+   * range). Default [3, 30]: the latency test is for regressions that at least triple the odds of a
+   * request being slower than the control's threshold (for the reference service, p95 +100 ms and
+   * more), while small regressions are the error test's business. [1, 100] uses the whole grid,
+   * and so does a custom psiGrid with no point in the default range.
+   */
+  latencyPsiRange?: readonly [number, number];
   /** Test the error rate. Default true. */
   errors?: boolean;
   /** Histogram bucket upper bounds in ms (+Inf implicit). Default DEFAULT_BUCKETS_MS. */
@@ -66,7 +87,10 @@ export interface GuardianConfig {
   sloGuards?: readonly SloGuard[];
   /**
    * Weights of the metrics in the combined e-value, by metric id ('errors', 'latency>p95',
-   * 'latency>p99', 'latency>800ms', …); missing ids weigh 1; normalised. Default: a plain average.
+   * 'latency>p99', 'latency>800ms', …); normalised. Ids not given keep their default weight: 2
+   * for errors, and 1 shared by the latency metrics in proportion to the share of requests they
+   * count at baseline (1 − q for a quantile threshold, 0.05 for an SLO threshold). With the default
+   * metrics: errors 2/3, latency>p95 5/18, latency>p99 1/18.
    */
   metricWeights?: Readonly<Record<string, number>>;
 }
@@ -84,7 +108,14 @@ export interface ResolvedSloGuard {
 export interface ResolvedConfig {
   alpha: number;
   psiGrid: number[];
+  /** Grid weights of the error metric (normalised). */
   psiWeights: number[];
+  /** Grid weights of latency metrics: psiWeights without the points outside latencyPsiRange (normalised). */
+  latencyPsiWeights: number[];
+  /** The smallest and largest grid points latency metrics bet on. */
+  latencyPsiRange: [number, number];
+  /** Share of the plug-in component in a metric's e-value, by kind. */
+  plugInWeight: { errors: number; latency: number };
   errors: boolean;
   buckets: number[];
   latency: { thresholds: LatencyThreshold[]; minBaselineRequests: number } | null;
@@ -113,12 +144,19 @@ export interface MetricState {
   thresholdSource: 'baseline' | 'warm-up' | 'slo' | null;
   /** Natural log of E(ψ_j) for each grid point. */
   lnE: number[];
+  /**
+   * The plug-in component: ln of its e-value; the running sums of the checks applied so far; the
+   * ψ̂ it bet on at the last check (null before any); and nextPsi, the ψ̂ it will bet on at the
+   * next check — fixed here, from the checks already applied, before that check arrives.
+   */
+  plugIn: PlugInStats & { lnE: number; lastPsi: number | null; nextPsi: number };
   canary: Tally;
   control: Tally;
 }
 
 export interface GuardianState {
-  version: 1;
+  /** 2 since the plug-in component; a version-1 state (no plug-in) is still accepted and continues as it started. */
+  version: 1 | 2;
   config: ResolvedConfig;
   startedAt: number | null;
   checks: number;
@@ -141,11 +179,17 @@ export interface MetricEvidence {
   weight: number;
   thresholdMs: number | null;
   thresholdSource: 'baseline' | 'warm-up' | 'slo' | null;
-  /** The mixture e-value (capped at Number.MAX_VALUE; log10E is exact). */
+  /** The metric's e-value (capped at Number.MAX_VALUE; log10E is exact): (1 − w) · grid mixture + w · plug-in. */
   e: number;
   log10E: number;
   /** log10 E(ψ_j), aligned with evidence.psiGrid. */
   log10EByPsi: number[];
+  /** This metric's grid weights, aligned with evidence.psiGrid. */
+  psiWeights: number[];
+  /** log10 of the grid mixture alone. */
+  gridLog10E: number;
+  /** The plug-in component (null when its weight is 0): weight, log10 of its e-value, the ψ̂ it bet on at this check, the ψ̂ it will bet on at the next. */
+  plugIn: { weight: number; log10E: number; psi: number | null; nextPsi: number } | null;
   /** This check's counts used by the test (null when the check carried no evidence for this metric). */
   check: { canary: Tally; control: Tally } | null;
   total: { canary: Tally; control: Tally };
@@ -204,6 +248,29 @@ export function resolveConfig(config: GuardianConfig = {}): ResolvedConfig {
   if (!(alpha < 1)) throw new RangeError('alpha must be < 1');
   const psiGrid = [...(config.psiGrid ?? DEFAULT_PSI_GRID)];
   const psiWeights = normalizeMixture(psiGrid, config.psiWeights);
+  const [rlo, rhi] = config.latencyPsiRange ?? [3, 30];
+  if (!(rlo >= 1) || !(rhi >= rlo)) throw new RangeError(`latencyPsiRange must be [min, max] with 1 ≤ min ≤ max, got [${config.latencyPsiRange}]`);
+  const within = (lo: number, hi: number) => psiWeights.map((w, j) => (psiGrid[j] >= lo && psiGrid[j] <= hi ? w : 0));
+  const some = (w: number[]) => w.reduce((a, b) => a + b, 0) > 0;
+  let kept = within(rlo, rhi);
+  if (!some(kept)) {
+    // A custom grid with nothing in the default range: latency uses the whole grid. An explicit range must hold a point.
+    if (config.latencyPsiRange) throw new RangeError(`latencyPsiRange [${rlo}, ${rhi}] holds no grid point with positive weight`);
+    kept = psiWeights.slice();
+  }
+  const latencyPsiWeights = normalizeMixture(psiGrid, kept);
+  const keptPsi = psiGrid.filter((_, j) => kept[j] > 0);
+  const latencyPsiRange: [number, number] = [Math.min(...keptPsi), Math.max(...keptPsi)];
+  const share = (v: number | undefined, def: number, what: string) => {
+    const x = v ?? def;
+    if (!(x >= 0 && x <= 1)) throw new RangeError(`${what} must be in [0, 1], got ${v}`);
+    return x;
+  };
+  const pw = config.plugInWeight;
+  const plugInWeight =
+    typeof pw === 'number'
+      ? { errors: share(pw, 0.8, 'plugInWeight'), latency: share(pw, 0, 'plugInWeight') }
+      : { errors: share(pw?.errors, 0.8, 'plugInWeight.errors'), latency: share(pw?.latency, 0, 'plugInWeight.latency') };
   const buckets = [...(config.buckets ?? DEFAULT_BUCKETS_MS)];
   checkBuckets(buckets);
   let latency: ResolvedConfig['latency'] = null;
@@ -236,6 +303,9 @@ export function resolveConfig(config: GuardianConfig = {}): ResolvedConfig {
     alpha,
     psiGrid,
     psiWeights,
+    latencyPsiWeights,
+    latencyPsiRange,
+    plugInWeight,
     errors,
     buckets,
     latency,
@@ -267,10 +337,11 @@ export function initialState(config: GuardianConfig = {}, options: InitialStateO
   const zeros = () => c.psiGrid.map(() => 0);
   const metrics: MetricState[] = [];
   const tally = (): Tally => ({ requests: 0, events: 0 });
-  if (c.errors) metrics.push({ id: 'errors', kind: 'errors', weight: 1, quantile: null, thresholdMs: null, thresholdIndex: null, thresholdSource: null, lnE: zeros(), canary: tally(), control: tally() });
+  const plugIn = (kind: 'errors' | 'latency') => ({ lnE: 0, ...emptyPlugInStats(), lastPsi: null, nextPsi: estimateFor(c, kind, emptyPlugInStats()) });
+  if (c.errors) metrics.push({ id: 'errors', kind: 'errors', weight: 1, quantile: null, thresholdMs: null, thresholdIndex: null, thresholdSource: null, lnE: zeros(), plugIn: plugIn('errors'), canary: tally(), control: tally() });
   const baseline = options.baseline && options.baseline.length === c.buckets.length + 1 ? options.baseline : null;
   for (const t of c.latency?.thresholds ?? []) {
-    const m: MetricState = { id: '', kind: 'latency', weight: 1, quantile: null, thresholdMs: null, thresholdIndex: null, thresholdSource: null, lnE: zeros(), canary: tally(), control: tally() };
+    const m: MetricState = { id: '', kind: 'latency', weight: 1, quantile: null, thresholdMs: null, thresholdIndex: null, thresholdSource: null, lnE: zeros(), plugIn: plugIn('latency'), canary: tally(), control: tally() };
     if ('ms' in t) {
       const i = boundIndexAtLeast(c.buckets, t.ms);
       Object.assign(m, { id: `latency>${t.ms}ms`, thresholdIndex: i, thresholdMs: c.buckets[i], thresholdSource: 'slo' });
@@ -290,13 +361,17 @@ export function initialState(config: GuardianConfig = {}, options: InitialStateO
     if (!ids.has(id)) throw new RangeError(`metricWeights names an unknown metric '${id}' (metrics: ${[...ids].join(', ')})`);
     if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`metric weight for '${id}' must be finite and ≥ 0, got ${w}`);
   }
-  const raw = metrics.map((m) => c.metricWeights[m.id] ?? 1);
+  // Default weights: errors 2; the latency metrics share 1 in proportion to the share of requests
+  // each counts at baseline (its information rate): 1 − q for a quantile, 0.05 for an SLO latency.
+  const tailOf = (m: MetricState) => (m.quantile !== null ? 1 - m.quantile : 0.05);
+  const tails = metrics.filter((m) => m.kind === 'latency').reduce((a, m) => a + tailOf(m), 0);
+  const raw = metrics.map((m) => c.metricWeights[m.id] ?? (m.kind === 'errors' ? 2 : tailOf(m) / tails));
   const sum = raw.reduce((a, b) => a + b, 0);
   if (!(sum > 0)) throw new RangeError('metric weights sum to 0');
   metrics.forEach((m, i) => (m.weight = raw[i] / sum));
   const waiting = metrics.some((m) => m.kind === 'latency' && m.thresholdIndex === null);
   return {
-    version: 1,
+    version: 2,
     config: c,
     startedAt: options.startedAt ?? null,
     checks: 0,
@@ -325,21 +400,43 @@ export function initialState(config: GuardianConfig = {}, options: InitialStateO
  */
 export function nextMilestone(state: GuardianState, config: GuardianConfig = {}, options: InitialStateOptions = {}): GuardianState {
   if (state.rolledBack) throw new Error(`cannot continue a rolled-back rollout (check ${state.rolledBack.atCheck}: ${state.rolledBack.reason})`);
+  const prevState = upgrade(state);
   const next = initialState(config, options);
-  const a = state.config;
+  const a = prevState.config;
   const b = next.config;
   const same =
     a.alpha === b.alpha &&
-    JSON.stringify([a.psiGrid, a.psiWeights, a.buckets]) === JSON.stringify([b.psiGrid, b.psiWeights, b.buckets]) &&
-    JSON.stringify(state.metrics.map((m) => [m.id, m.weight])) === JSON.stringify(next.metrics.map((m) => [m.id, m.weight]));
-  if (!same) throw new RangeError('nextMilestone needs the same alpha, ψ grid, weights, buckets and metrics as the previous milestone');
+    JSON.stringify([a.psiGrid, a.psiWeights, a.latencyPsiWeights, a.plugInWeight, a.buckets]) === JSON.stringify([b.psiGrid, b.psiWeights, b.latencyPsiWeights, b.plugInWeight, b.buckets]) &&
+    JSON.stringify(prevState.metrics.map((m) => [m.id, m.weight])) === JSON.stringify(next.metrics.map((m) => [m.id, m.weight]));
+  if (!same) throw new RangeError('nextMilestone needs the same alpha, ψ grid, weights, plug-in weights, buckets and metrics as the previous milestone');
   next.metrics.forEach((m, i) => {
-    const prev = state.metrics[i];
+    const prev = prevState.metrics[i];
     m.lnE = prev.lnE.slice();
+    m.plugIn = { ...prev.plugIn };
     m.canary = { ...prev.canary };
     m.control = { ...prev.control };
   });
   return next;
+}
+
+/**
+ * A version-1 state (persisted before the plug-in existed) as a version-2 one that behaves
+ * exactly as it did: no plug-in, the same grid weights for every metric. Returns the state
+ * itself when it is already version 2.
+ */
+function upgrade(s: GuardianState): GuardianState {
+  if (s.version === 2 && s.config.plugInWeight && s.config.latencyPsiWeights && s.metrics.every((m) => m.plugIn)) return s;
+  return {
+    ...s,
+    version: 2,
+    config: {
+      ...s.config,
+      latencyPsiWeights: s.config.latencyPsiWeights ?? s.config.psiWeights.slice(),
+      latencyPsiRange: s.config.latencyPsiRange ?? [Math.min(...s.config.psiGrid), Math.max(...s.config.psiGrid)],
+      plugInWeight: s.config.plugInWeight ?? { errors: 0, latency: 0 },
+    },
+    metrics: s.metrics.map((m) => (m.plugIn ? m : { ...m, plugIn: { lnE: 0, ...emptyPlugInStats(), lastPsi: null, nextPsi: 1 } })),
+  };
 }
 
 function cloneState(s: GuardianState): GuardianState {
@@ -347,7 +444,7 @@ function cloneState(s: GuardianState): GuardianState {
     ...s,
     canary: { ...s.canary },
     control: { ...s.control },
-    metrics: s.metrics.map((m) => ({ ...m, lnE: m.lnE.slice(), canary: { ...m.canary }, control: { ...m.control } })),
+    metrics: s.metrics.map((m) => ({ ...m, lnE: m.lnE.slice(), plugIn: { ...m.plugIn }, canary: { ...m.canary }, control: { ...m.control } })),
     warmup: s.warmup ? s.warmup.slice() : null,
     srm: s.srm ? { lnE: s.srm.lnE.slice(), flaggedAtCheck: s.srm.flaggedAtCheck } : null,
     slo: s.slo.map((w) => w.slice()),
@@ -367,13 +464,44 @@ const LOG10E = Math.LOG10E;
 const toE = (ln: number) => (ln > 709 ? Number.MAX_VALUE : Math.exp(ln));
 const fmtE = (ln: number) => (ln > 20 ? `10^${(ln * LOG10E).toFixed(1)}` : Math.exp(ln).toPrecision(3));
 
+const plugInWeightOf = (c: ResolvedConfig, m: MetricState) => (m.kind === 'errors' ? c.plugInWeight.errors : c.plugInWeight.latency);
+const psiWeightsOf = (c: ResolvedConfig, m: MetricState) => (m.kind === 'errors' ? c.psiWeights : c.latencyPsiWeights);
+/** The plug-in's ψ̂ from running sums: its prior spans the range of the metric's grid points (errors: the whole grid; latency: latencyPsiRange). */
+function estimateFor(c: ResolvedConfig, kind: 'errors' | 'latency', stats: PlugInStats): number {
+  if (kind === 'latency') return plugInEstimate(stats, c.latencyPsiRange[0], c.latencyPsiRange[1]);
+  let lo = Infinity;
+  let hi = -Infinity;
+  c.psiGrid.forEach((psi, j) => {
+    if (c.psiWeights[j] > 0 && psi < lo) lo = psi;
+    if (c.psiWeights[j] > 0 && psi > hi) hi = psi;
+  });
+  return plugInEstimate(stats, lo, hi);
+}
+
+/** ln Σ_j w_j exp(ln E_j) / Σ_j w_j: the weights sum to 1 up to rounding, which this removes (equal e-values average to exactly themselves). */
+function lnAverage(lnE: readonly number[], weights: readonly number[]): number {
+  let total = 0;
+  for (const w of weights) total += w;
+  return lnMixture(lnE, weights) - Math.log(total);
+}
+
+/** ln of a metric's e-value and of its grid mixture: ln((1 − w) Σ_j w_j E(ψ_j) + w E^P). */
+function metricLn(c: ResolvedConfig, m: MetricState): { ln: number; grid: number } {
+  const grid = lnAverage(m.lnE, psiWeightsOf(c, m));
+  const w = plugInWeightOf(c, m);
+  if (w === 0) return { ln: grid, grid };
+  if (w === 1) return { ln: m.plugIn.lnE, grid };
+  return { ln: lnMixture([grid, m.plugIn.lnE], [1 - w, w]), grid };
+}
+
 /**
  * Applies one check and decides. Pure: the input state is not modified.
  *
  * Counts are sanitised (non-numbers and negatives become 0, fractions are floored, errors are
  * capped at requests); a histogram whose length does not match the layout is ignored.
  */
-export function step(state: GuardianState, batch: GuardianBatch): StepResult {
+export function step(input: GuardianState, batch: GuardianBatch): StepResult {
+  const state = upgrade(input);
   const c = state.config;
   const at = Number(batch.at);
   if (!Number.isFinite(at)) throw new RangeError(`batch.at must be a timestamp in ms, got ${batch.at}`);
@@ -422,6 +550,17 @@ export function step(state: GuardianState, batch: GuardianBatch): StepResult {
       continue;
     }
     updateLnE(metric.lnE, c.psiGrid, cx, cn, ky, km);
+    // The plug-in bets on ψ̂ from the checks before this one (its sums do not include this check
+    // yet), scored with the exact conditional likelihood ratio; only then is the check added.
+    if (plugInWeightOf(c, metric) > 0) {
+      const psi = metric.plugIn.nextPsi;
+      metric.plugIn.lnE += psi === 1 ? 0 : lnLikelihoodRatio(cx, cn, ky, km, psi);
+      metric.plugIn.lastPsi = psi;
+      addPlugInCheck(metric.plugIn, cx, cn, ky, km);
+      metric.plugIn.nextPsi = estimateFor(c, metric.kind, metric.plugIn);
+    } else {
+      addPlugInCheck(metric.plugIn, cx, cn, ky, km);
+    }
     metric.canary.requests += cn;
     metric.canary.events += cx;
     metric.control.requests += km;
@@ -522,8 +661,9 @@ function evidenceOf(s: GuardianState, used: Array<{ canary: Tally; control: Tall
   const c = s.config;
   const lnByMetric: number[] = [];
   const metrics = s.metrics.map((m, i): MetricEvidence => {
-    const ln = lnMixture(m.lnE, c.psiWeights);
+    const { ln, grid } = metricLn(c, m);
     lnByMetric.push(ln);
+    const w = plugInWeightOf(c, m);
     return {
       id: m.id,
       kind: m.kind,
@@ -533,11 +673,14 @@ function evidenceOf(s: GuardianState, used: Array<{ canary: Tally; control: Tall
       e: toE(ln),
       log10E: ln * LOG10E,
       log10EByPsi: m.lnE.map((v) => v * LOG10E),
+      psiWeights: psiWeightsOf(c, m).slice(),
+      gridLog10E: grid * LOG10E,
+      plugIn: w > 0 ? { weight: w, log10E: m.plugIn.lnE * LOG10E, psi: used?.[i] ? m.plugIn.lastPsi : null, nextPsi: m.plugIn.nextPsi } : null,
       check: used?.[i] ?? null,
       total: { canary: { ...m.canary }, control: { ...m.control } },
     };
   });
-  const lnCombined = lnMixture(lnByMetric, s.metrics.map((m) => m.weight));
+  const lnCombined = lnAverage(lnByMetric, s.metrics.map((m) => m.weight));
   const elapsedMs = s.startedAt === null ? 0 : Math.max(0, (s.lastAt ?? at) - s.startedAt);
   let srm: Evidence['srm'] = null;
   if (s.srm && c.srm) {

@@ -24,6 +24,8 @@ export type {
 export { DEFAULT_PSI_GRID, equalWeights, lnMean, lnMixture, logSumExp, normalizeMixture, updateLnE } from './e-process.js';
 export { fnchPmf, lnChoose, lnFactorial, lnLikelihoodRatio, lnLikelihoodRatios, lnNormalizer } from './hypergeometric.js';
 export { addHistogram, boundIndexAtLeast, countAbove, DEFAULT_BUCKETS_MS, histogramTotal, quantileBoundIndex } from './latency.js';
+export { addPlugInCheck, emptyPlugInStats, PLUG_IN_POINTS, plugInEstimate, plugInPrior } from './plug-in.js';
+export type { PlugInStats } from './plug-in.js';
 export { DEFAULT_SRM_RATIOS, srmAlternatives, updateSrm } from './srm.js';
 export type { SrmAlternative } from './srm.js';
 
