@@ -3,24 +3,16 @@ import type { Services } from '../services.js';
 import type { ChangeRecorder, Trx } from '../events/changes.js';
 import { badRequest, notFound } from '../http/problem.js';
 import type { EnvironmentType } from '../storage/schema.js';
-import { loadFlags, type FlagView, type StrategyView } from '../flags/store.js';
+import { loadFlags, type FlagView } from '../flags/store.js';
 import { insertEnvironment } from '../environments/service.js';
 import { projectView } from '../projects/service.js';
 import { segmentView, type SegmentView } from '../segments/service.js';
 import { parseImportFile, type ImportFile, type ImportedFlag } from './format.js';
 
-export interface ExportFlag {
-  name: string;
-  project: string;
-  type: string;
-  description: string;
-  owner: string | null;
-  tags: string[];
-  impressionData: boolean;
-  archived: boolean;
-  dependencies: FlagView['dependencies'];
-  environments: Record<string, { enabled: boolean; strategies: StrategyView[]; variants: FlagView['environments'][number]['variants'] }>;
-}
+/** A flag as exported: its metadata, and its state per environment keyed by name. */
+export type ExportFlag = Omit<FlagView, 'createdAt' | 'updatedAt' | 'environments'> & {
+  environments: Record<string, Pick<FlagView['environments'][number], 'enabled' | 'strategies' | 'variants'>>;
+};
 
 export interface SwitchyardExport {
   format: 'switchyard-export';
