@@ -48,9 +48,9 @@ describe.skipIf(!available)('release pages in Chromium', () => {
       description: 'For small services: 10 % → 50 % → 100 %, a few seconds each.',
       rollback: 'off',
       bakeMs: 8000,
-      // α = 0.1 %: a healthy plan is not rolled back by an unlucky A/A streak in a test. No SRM check:
-      // with 1 s reports, the start tolerance (1 s) lets a whole report from before a step in.
-      gate: { minCanaryRequests: 30, minControlRequests: 30, alpha: 0.001, srm: false },
+      // α = 0.1 %: a healthy plan is not rolled back by an unlucky A/A streak in a test. The SRM check
+      // stays on: reports that began before a step are not counted in it, even at one per second.
+      gate: { minCanaryRequests: 30, minControlRequests: 30, alpha: 0.001 },
       milestones: [10, 50, 100].map((p) => ({ name: `${p} %`, strategies: [{ name: 'flexibleRollout', parameters: { rollout: p, stickiness: 'default' } }] })),
     });
     const backend = await call('POST', '/api/admin/tokens', { type: 'backend', environment: 'production', name: 'demo' });
@@ -124,7 +124,6 @@ describe.skipIf(!available)('release pages in Chromium', () => {
       milestones: [20, 100].map((p) => ({ name: `${p} %`, strategies: [{ name: 'flexibleRollout', parameters: { rollout: p, stickiness: 'default' } }] })),
       bakeMs: 60_000,
       rollback: 'previous',
-      gate: { srm: false },
       start: true,
     });
     brokenId = broken.id;
