@@ -238,8 +238,7 @@ async function startQueued(a: Attempt, e: EventView): Promise<boolean> {
 }
 
 function startedAt(e: EventView): number | undefined {
-  const a = (e.after ?? {}) as Record<string, any>;
-  const v = a.startedAt ?? a.plan?.startedAt ?? a.started_at;
+  const v = (e.after as { startedAt?: unknown } | null)?.startedAt;
   const t = typeof v === 'string' ? Date.parse(v) : NaN;
   return Number.isNaN(t) ? undefined : t;
 }

@@ -21,28 +21,23 @@ export const slack: Style = { name: (s) => `*${slackEscape(s).replace(/\*/g, 'âˆ
 
 /** Rollout events that open and close a Grafana region (releases/ names them). */
 export const RELEASE_START = new Set(['release-started']);
-export const RELEASE_END = new Set(['release-completed', 'release-finished', 'release-rolled-back', 'release-cancelled', 'release-canceled', 'release-aborted', 'release-stopped', 'release-deleted']);
+export const RELEASE_END = new Set(['release-completed', 'release-rolled-back']);
 
 const obj = (v: unknown): Record<string, any> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, any>) : {});
 const str = (...vs: unknown[]): string | undefined => vs.find((v): v is string => typeof v === 'string' && v.trim() !== '')?.trim();
 
-/** The reason a release step gives (guardian decision summary, manual reasonâ€¦), wherever the event carries it. */
-export function releaseReason(e: EventView): string | undefined {
+/** The reason a release step gives: a transition's `reason`, or a guardian decision's `summary`. */
+function releaseReason(e: EventView): string | undefined {
   const a = obj(e.after);
-  const d = obj(a.decision);
-  return str(a.reason, d.reason, d.summary, a.summary, obj(a.plan).reason, obj(a.evidence).summary);
+  return str(a.reason, a.summary);
 }
 
+/** "milestone 2 (5%)": release events carry the milestone's index and name. */
 function milestone(e: EventView): string | undefined {
   const a = obj(e.after);
-  const m = a.milestone ?? obj(a.plan).milestone;
-  if (typeof m === 'number') {
-    const name = str(a.milestoneName, obj(obj(a.plan).milestones?.[m]).name);
-    return `milestone ${m + 1}${name ? ` (${name})` : ''}`;
-  }
-  const mo = obj(m);
-  if (str(mo.name)) return `milestone ${typeof mo.index === 'number' ? `${mo.index + 1} ` : ''}(${str(mo.name)})`;
-  return str(a.milestoneName) ? `milestone ${str(a.milestoneName)}` : undefined;
+  if (typeof a.milestone !== 'number') return undefined;
+  const name = str(a.milestoneName);
+  return `milestone ${a.milestone + 1}${name ? ` (${name})` : ''}`;
 }
 
 function strategy(v: unknown): string {
@@ -53,10 +48,10 @@ function strategy(v: unknown): string {
 }
 
 export function severity(e: EventView): Severity {
-  if (e.type === 'release-rolled-back' || e.type === 'release-aborted') return 'error';
-  if (e.type === 'release-decision' && /roll/i.test(String(obj(e.after).action ?? ''))) return 'error';
-  if (e.type === 'release-paused' || e.type === 'release-stopped' || e.type === 'release-halted') return 'warning';
-  if (e.type === 'release-completed' || e.type === 'release-finished') return 'success';
+  if (e.type === 'release-rolled-back') return 'error';
+  if (e.type === 'release-decision' && obj(e.after).action === 'rollback') return 'error';
+  if (e.type === 'release-paused') return 'warning';
+  if (e.type === 'release-completed') return 'success';
   return 'info';
 }
 
