@@ -6,26 +6,22 @@
  * arrives. Timing is asserted generously (the bench measures it).
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, postgresAvailable } from '../../packages/server/test/harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { POSTGRES_URL } from '../../packages/server/test/harness.js';
+import { describePostgres } from '../../packages/server/test/dialects.js';
 import { SseClient, json } from '../../packages/server/test/sse.js';
 import { ok, startServerProcess, type ServerProcess } from './server.js';
 import { eventually, startUnleash } from './sdk.js';
 
 const schema = `e2e_replicas_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 
-describe('replicas on PostgreSQL', () => {
-  let skip = false;
+describePostgres('replicas on PostgreSQL', () => {
   let a: ServerProcess;
   let b: ServerProcess;
   let token: string;
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
 
   beforeAll(async () => {
-    if (!(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     await admin.connect();
     const env = { DATABASE_URL: POSTGRES_URL, SWITCHYARD_DATABASE_SCHEMA: schema };
     // One after the other: the first runs the migrations.
@@ -38,10 +34,8 @@ describe('replicas on PostgreSQL', () => {
 
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
-    if (!skip) {
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
-    }
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
   });
 
   /** pids of the LISTEN connections of one server process. */
@@ -55,8 +49,7 @@ describe('replicas on PostgreSQL', () => {
 
   const enabledIn = (e: { data: string }) => json(e).events.find((x: any) => x.feature?.name === 'replicated' || x.type === 'hydration');
 
-  it('a change made through A reaches an SSE client on B within about a second', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('a change made through A reaches an SSE client on B within about a second', async () => {
     const c = await SseClient.open(`${b.url}/api/client/streaming`, { authorization: token });
     try {
       expect(c.status).toBe(200);
@@ -75,8 +68,7 @@ describe('replicas on PostgreSQL', () => {
     }
   });
 
-  it('the official unleash-client streaming from B follows changes made on A', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('the official unleash-client streaming from B follows changes made on A', async () => {
     const { unleash } = await startUnleash({ url: b.url, token, appName: 'replicas', mode: 'streaming' });
     try {
       const now = unleash.isEnabled('replicated');
@@ -89,8 +81,7 @@ describe('replicas on PostgreSQL', () => {
     }
   });
 
-  it('B reconnects its LISTEN connection after pg_terminate_backend and re-reads what it missed', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('B reconnects its LISTEN connection after pg_terminate_backend and re-reads what it missed', async () => {
     const c = await SseClient.open(`${b.url}/api/client/streaming`, { authorization: token });
     try {
       const state = json(await c.nth(0)).events[0].features.find((f: any) => f.name === 'replicated').enabled as boolean;

@@ -1,24 +1,20 @@
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, createTestApp, postgresAvailable, type TestApp } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { createProject, createSegment, putFlag, request, setEnabled, token } from './fixtures.js';
 import { flagSetCache } from '../src/client-api/cache.js';
 
 const NEW_SPEC = { 'unleash-client-spec': '5.1.0' };
 
-describe.each(DIALECTS)('client API (%s)', (dialect) => {
+describeEachDialect('client API', (dialect) => {
   let t: TestApp;
-  let skip = false;
   let backendDev: string;
   let backendProd: string;
   let backendA: string;
   let segmentId: number;
 
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
     await createProject(t, 'alpha');
     await createProject(t, 'beta');
@@ -65,8 +61,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
   const features = (token: string, url = '/api/client/features', headers: Record<string, string> = NEW_SPEC) =>
     request(t, 'GET', url, { token, headers });
 
-  it('serves the Unleash payload shape for the token environment', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('serves the Unleash payload shape for the token environment', async () => {
     const res = await features(backendDev);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -107,8 +102,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     expect(body.features.find((x: any) => x.name === 'no.env.config')).toMatchObject({ enabled: false, strategies: [], variants: [] });
   });
 
-  it('shows a production token only production configuration', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('shows a production token only production configuration', async () => {
     const res = await features(backendProd);
     expect(res.status).toBe(200);
     expect(res.body.query.environment).toBe('production');
@@ -120,8 +114,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     expect(res.body.features.find((x: any) => x.name === 'alpha.one').enabled).toBe(false);
   });
 
-  it('filters by the token projects and by ?project= and ?namePrefix= within them', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('filters by the token projects and by ?project= and ?namePrefix= within them', async () => {
     const a = await features(backendA);
     expect(a.body.features.map((f: any) => f.name)).toEqual(['alpha.one']);
     expect(a.body.query.project).toEqual(['alpha']);
@@ -138,8 +131,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     expect(none.body.features).toEqual([]);
   });
 
-  it('inlines segment constraints for SDKs older than client spec 4.2.0', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('inlines segment constraints for SDKs older than client spec 4.2.0', async () => {
     for (const headers of [{}, { 'unleash-client-spec': '4.1.0' }, { 'unleash-client-spec': 'garbage' }]) {
       const res = await features(backendDev, '/api/client/features', headers);
       expect(res.status).toBe(200);
@@ -159,8 +151,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     expect(old.headers.etag).not.toBe(modern.headers.etag);
   });
 
-  it('keeps a stable strong ETag, answers 304 and changes after a write', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('keeps a stable strong ETag, answers 304 and changes after a write', async () => {
     const first = await features(backendDev);
     const second = await features(backendDev);
     const etag = first.headers.etag as string;
@@ -187,8 +178,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     await setEnabled(t, 'checkout.parent', 'development', true);
   });
 
-  it('a production write leaves the development document alone', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('a production write leaves the development document alone', async () => {
     const before = await features(backendDev);
     await setEnabled(t, 'checkout.new', 'production', true);
     const after = await features(backendDev, '/api/client/features', { ...NEW_SPEC, 'if-none-match': before.headers.etag as string });
@@ -198,8 +188,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     await setEnabled(t, 'checkout.new', 'production', false);
   });
 
-  it('answers a cached request (200 or 304) without touching the database', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers a cached request (200 or 304) without touching the database', async () => {
     const cache = flagSetCache(t.services);
     const saved = cache.refreshMs;
     cache.refreshMs = 60_000;
@@ -222,8 +211,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     }
   });
 
-  it('notices writes made by another replica (no event) after refreshMs', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('notices writes made by another replica (no event) after refreshMs', async () => {
     const cache = flagSetCache(t.services);
     const saved = cache.refreshMs;
     cache.refreshMs = 50;
@@ -242,8 +230,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     }
   });
 
-  it('serves the delta API: hydration, 304, then only what changed', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('serves the delta API: hydration, 304, then only what changed', async () => {
     const first = await features(backendDev, '/api/client/delta');
     expect(first.status).toBe(200);
     expect(first.body.events).toHaveLength(1);
@@ -282,8 +269,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     expect(scoped.body.events[0].features.map((f: any) => f.name)).toEqual(['alpha.one']);
   });
 
-  it('compresses with br (preferred) or gzip, decoding to the same JSON', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('compresses with br (preferred) or gzip, decoding to the same JSON', async () => {
     const plain = await features(backendDev);
     const br = await t.app.inject({ method: 'GET', url: '/api/client/features', headers: { authorization: backendDev, ...NEW_SPEC, 'accept-encoding': 'gzip, deflate, br' } });
     expect(br.headers['content-encoding']).toBe('br');
@@ -298,8 +284,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     expect(JSON.parse(refused.body)).toEqual(plain.body);
   });
 
-  it('tolerates the Unleash SDK headers', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('tolerates the Unleash SDK headers', async () => {
     const res = await features(backendDev, '/api/client/features', {
       'unleash-appname': 'shop',
       'unleash-instanceid': 'i-1',
@@ -312,8 +297,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     expect(res.status).toBe(200);
   });
 
-  it('serves one feature', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('serves one feature', async () => {
     const res = await features(backendDev, '/api/client/features/checkout.new', {});
     expect(res.status).toBe(200);
     expect(res.body.name).toBe('checkout.new');
@@ -323,8 +307,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     expect(missing.headers['content-type']).toMatch(/problem\+json/);
   });
 
-  it('stores registrations and sums metrics per flag, environment, app and hour', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('stores registrations and sums metrics per flag, environment, app and hour', async () => {
     const reg = await request(t, 'POST', '/api/client/register', {
       token: backendDev,
       headers: { 'unleash-sdk': 'unleash-node-sdk:6.1.0' },
@@ -367,8 +350,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     expect(seen[0].last_seen_at >= app[0].last_seen_at).toBe(true);
   });
 
-  it('stores concurrent metrics reports without losing counts', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('stores concurrent metrics reports without losing counts', async () => {
     const start = '2031-05-05T05:05:05.000Z';
     await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
@@ -385,8 +367,7 @@ describe.each(DIALECTS)('client API (%s)', (dialect) => {
     ]);
   });
 
-  it('rejects malformed metrics with a problem', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('rejects malformed metrics with a problem', async () => {
     const res = await request(t, 'POST', '/api/client/metrics', { token: backendDev, body: { appName: 'shop', bucket: { start: 'x', toggles: { a: { yes: -1 } } } } });
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/problem\+json/);

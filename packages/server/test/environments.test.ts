@@ -1,24 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestApp, DIALECTS, postgresAvailable, type TestApp } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { api, createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 
 const total = async (t: TestApp) => (await api(t, 'GET', '/api/admin/events?limit=1')).body.total;
 
-describe.each(DIALECTS)('environments (%s)', (dialect) => {
+describeEachDialect('environments', (dialect) => {
   let t: TestApp;
-  let skip = false;
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  it('lists development and production with revisions', async ({ skip: s }) => {
-    if (skip) return s();
+  it('lists development and production with revisions', async () => {
     const res = await api(t, 'GET', '/api/admin/environments');
     expect(res.body.environments).toEqual([
       { name: 'development', type: 'development', sortOrder: 1, revision: 1, createdAt: expect.any(String) },
@@ -26,8 +21,7 @@ describe.each(DIALECTS)('environments (%s)', (dialect) => {
     ]);
   });
 
-  it('creates an environment that every flag then has (disabled), updates and deletes it', async ({ skip: s }) => {
-    if (skip) return s();
+  it('creates an environment that every flag then has (disabled), updates and deletes it', async () => {
     await api(t, 'POST', '/api/admin/flags', { name: 'existing' });
     const created = await api(t, 'POST', '/api/admin/environments', { name: 'staging', type: 'staging' });
     expect(created.status).toBe(201);
@@ -58,8 +52,7 @@ describe.each(DIALECTS)('environments (%s)', (dialect) => {
     expect(again).toMatchObject({ enabled: false, strategies: [] });
   });
 
-  it('refuses duplicates, bad names and types, and deleting an environment with tokens', async ({ skip: s }) => {
-    if (skip) return s();
+  it('refuses duplicates, bad names and types, and deleting an environment with tokens', async () => {
     await api(t, 'POST', '/api/admin/environments', { name: 'with-token' });
     await t.services.tokens.create('test', { type: 'backend', environment: 'with-token' });
     const n = await total(t);

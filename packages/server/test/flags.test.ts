@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestApp, DIALECTS, postgresAvailable, type TestApp } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { api, createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 
 const revisions = async (t: TestApp) => {
   const r = await api(t, 'GET', '/api/admin/environments');
@@ -26,22 +27,16 @@ async function rejected(t: TestApp, method: string, url: string, body: unknown, 
 
 const strategiesUrl = (flag: string, e = 'development') => `/api/admin/flags/${encodeURIComponent(flag)}/environments/${e}/strategies`;
 
-describe.each(DIALECTS)('flags (%s)', (dialect) => {
+describeEachDialect('flags', (dialect) => {
   let t: TestApp;
-  let skip = false;
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  it('creates, reads, lists and patches a flag', async ({ skip: s }) => {
-    if (skip) return s();
+  it('creates, reads, lists and patches a flag', async () => {
     const before = await revisions(t);
     const created = await api(t, 'POST', '/api/admin/flags', { name: 'checkout', description: 'New checkout', tags: ['web', 'web'], owner: 'ann' });
     expect(created.status).toBe(201);
@@ -90,8 +85,7 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     expect(await eventTotal(t)).toBe(total);
   });
 
-  it('accepts UTF-8 names and lists by project', async ({ skip: s }) => {
-    if (skip) return s();
+  it('accepts UTF-8 names and lists by project', async () => {
     await api(t, 'POST', '/api/admin/projects', { id: 'mobile' });
     const utf = await api(t, 'POST', '/api/admin/flags', { name: 'Feature.UTF-8.😊_φriend_你好', project: 'mobile' });
     expect(utf.status).toBe(201);
@@ -100,8 +94,7 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     expect(mobile.body.flags.map((f: any) => f.name)).toEqual(['Feature.UTF-8.😊_φriend_你好']);
   });
 
-  it('rejects bad flag input with problem+json and changes nothing', async ({ skip: s }) => {
-    if (skip) return s();
+  it('rejects bad flag input with problem+json and changes nothing', async () => {
     await api(t, 'POST', '/api/admin/flags', { name: 'dup' });
     expect((await rejected(t, 'POST', '/api/admin/flags', { name: 'dup' }, 409)).detail).toMatch(/already exists/);
     await rejected(t, 'POST', '/api/admin/flags', { name: 'has space' }, 400);
@@ -121,8 +114,7 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     await rejected(t, 'POST', '/api/admin/flags/dup/environments/nope/on', undefined, 404);
   });
 
-  it('requires an admin token', async ({ skip: s }) => {
-    if (skip) return s();
+  it('requires an admin token', async () => {
     expect((await api(t, 'GET', '/api/admin/flags', undefined, '')).status).toBe(401);
     expect((await api(t, 'GET', '/api/admin/flags', undefined, 'wrong')).status).toBe(401);
     const { secret } = await t.services.tokens.create('test', { type: 'backend', environment: 'development' });
@@ -130,8 +122,7 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     expect((await api(t, 'GET', '/api/admin/flags', undefined, `Bearer ${'test-admin-token'}`)).status).toBe(200);
   });
 
-  it('turns a flag on and off per environment, bumping only that environment', async ({ skip: s }) => {
-    if (skip) return s();
+  it('turns a flag on and off per environment, bumping only that environment', async () => {
     await api(t, 'POST', '/api/admin/flags', { name: 'toggle' });
     const before = await revisions(t);
     const on = await api(t, 'POST', '/api/admin/flags/toggle/environments/production/on');
@@ -151,8 +142,7 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     expect((await revisions(t)).production).toBe(after.production + 1);
   });
 
-  it('adds, lists, replaces and removes strategies', async ({ skip: s }) => {
-    if (skip) return s();
+  it('adds, lists, replaces and removes strategies', async () => {
     await api(t, 'POST', '/api/admin/flags', { name: 'rollout' });
     const before = await revisions(t);
     const added = await api(t, 'POST', strategiesUrl('rollout'), {
@@ -195,8 +185,7 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     await rejected(t, 'PUT', `${strategiesUrl('rollout', 'production')}/${added.body.id}`, { name: 'default' }, 404);
   });
 
-  it('validates strategies and constraints with messages naming the problem', async ({ skip: s }) => {
-    if (skip) return s();
+  it('validates strategies and constraints with messages naming the problem', async () => {
     await api(t, 'POST', '/api/admin/flags', { name: 'strict' });
     const url = strategiesUrl('strict');
     const c = (constraint: object) => ({ name: 'default', constraints: [constraint] });
@@ -240,8 +229,7 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     }
   });
 
-  it('sets variants with Unleash weight rules', async ({ skip: s }) => {
-    if (skip) return s();
+  it('sets variants with Unleash weight rules', async () => {
     await api(t, 'POST', '/api/admin/flags', { name: 'colours' });
     const url = '/api/admin/flags/colours/environments/production/variants';
     const before = await revisions(t);
@@ -267,8 +255,7 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     expect(env(cleared.body, 'production').variants).toEqual([]);
   });
 
-  it('sets dependencies, one level deep, without cycles', async ({ skip: s }) => {
-    if (skip) return s();
+  it('sets dependencies, one level deep, without cycles', async () => {
     for (const name of ['parent', 'child', 'grandchild', 'other']) await api(t, 'POST', '/api/admin/flags', { name });
     const before = await revisions(t);
     const set = await api(t, 'PUT', '/api/admin/flags/child/dependencies', { dependencies: [{ feature: 'parent', variants: ['blue'] }, { feature: 'other', enabled: false }] });
@@ -296,8 +283,7 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     expect(cleared.body.dependencies).toEqual([]);
   });
 
-  it('archives, revives and deletes flags', async ({ skip: s }) => {
-    if (skip) return s();
+  it('archives, revives and deletes flags', async () => {
     await api(t, 'POST', '/api/admin/flags', { name: 'old-flag' });
     await api(t, 'POST', `${strategiesUrl('old-flag')}`, { name: 'default' });
     await rejected(t, 'DELETE', '/api/admin/flags/old-flag', undefined, 409);
@@ -322,16 +308,14 @@ describe.each(DIALECTS)('flags (%s)', (dialect) => {
     expect((await api(t, 'POST', '/api/admin/flags', { name: 'old-flag' })).status).toBe(201);
   });
 
-  it('answers concurrent creates of one name with one 201 and 409s', async ({ skip: s }) => {
-    if (skip) return s();
+  it('answers concurrent creates of one name with one 201 and 409s', async () => {
     const results = await Promise.all(Array.from({ length: 6 }, () => api(t, 'POST', '/api/admin/flags', { name: 'racy' })));
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
     const segs = await Promise.all(Array.from({ length: 4 }, () => api(t, 'POST', '/api/admin/segments', { name: 'racy-seg', constraints: [] })));
     expect(segs.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
   });
 
-  it('moves a flag to another project', async ({ skip: s }) => {
-    if (skip) return s();
+  it('moves a flag to another project', async () => {
     await api(t, 'POST', '/api/admin/projects', { id: 'team-b' });
     await api(t, 'POST', '/api/admin/flags', { name: 'mover' });
     const moved = await api(t, 'PATCH', '/api/admin/flags/mover', { project: 'team-b' });

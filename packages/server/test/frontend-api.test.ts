@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, createTestApp, postgresAvailable, type TestApp } from './harness.js';
+import { createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { createProject, createSegment, putFlag, request, setEnabled, token } from './fixtures.js';
 import { buildContext } from '../src/frontend-api/evaluate.js';
 import { configFromEnv } from '../src/services.js';
@@ -27,18 +28,13 @@ describe('frontend context from query parameters', () => {
   });
 });
 
-describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
+describeEachDialect('frontend API', (dialect) => {
   let t: TestApp;
-  let skip = false;
   let frontendDev: string;
   let frontendProd: string;
   let frontendAlpha: string;
 
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
     await createProject(t, 'alpha');
     const staff = await createSegment(t, 'staff', [{ contextName: 'email', operator: 'STR_ENDS_WITH', values: ['@example.com'] }]);
@@ -76,8 +72,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
 
   const names = (res: { body: any }) => res.body.toggles.map((x: any) => x.name);
 
-  it('returns only the flags that are on for the query context', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('returns only the flags that are on for the query context', async () => {
     const anon = await request(t, 'GET', '/api/frontend', { token: frontendDev, headers: { 'x-forwarded-for': '203.0.113.9' } });
     expect(anon.status).toBe(200);
     expect(names(anon)).toEqual(['alpha.flag', 'everyone', 'local.net']);
@@ -99,8 +94,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
     });
   });
 
-  it('takes the context from a POST body', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('takes the context from a POST body', async () => {
     const res = await request(t, 'POST', '/api/frontend', { token: frontendDev, body: { context: { userId: 'u1', properties: { plan: 'pro' } } } });
     expect(res.status).toBe(200);
     expect(names(res)).toEqual(['alpha.flag', 'everyone', 'for.u1', 'local.net', 'pro.plan']);
@@ -108,8 +102,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
     expect(empty.status).toBe(200);
   });
 
-  it('scopes to the token environment and projects', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('scopes to the token environment and projects', async () => {
     const prod = await request(t, 'GET', '/api/frontend?userId=u1', { token: frontendProd });
     expect(prod.status).toBe(200);
     expect(prod.body.toggles).toEqual([]);
@@ -117,8 +110,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
     expect(names(alpha)).toEqual(['alpha.flag']);
   });
 
-  it('answers 304 for an unchanged result and sees writes at once', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers 304 for an unchanged result and sees writes at once', async () => {
     const first = await request(t, 'GET', '/api/frontend?userId=u1', { token: frontendDev });
     const etag = first.headers.etag as string;
     expect(etag).toMatch(/^"/);
@@ -133,8 +125,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
     await setEnabled(t, 'off.flag', 'development', false);
   });
 
-  it('evaluates one flag', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('evaluates one flag', async () => {
     const on = await request(t, 'GET', '/api/frontend/features/for.u1?userId=u1', { token: frontendDev });
     expect(on.status).toBe(200);
     expect(on.body).toMatchObject({ name: 'for.u1', enabled: true, variant: { name: 'green' } });
@@ -142,8 +133,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
     expect((await request(t, 'GET', '/api/frontend/features/nope', { token: frontendDev })).status).toBe(404);
   });
 
-  it('answers CORS preflights and sets CORS headers on answers, errors included', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers CORS preflights and sets CORS headers on answers, errors included', async () => {
     for (const url of ['/api/frontend', '/api/frontend/client/metrics', '/api/frontend/client/register', '/api/frontend/features/x']) {
       const pre = await t.app.inject({
         method: 'OPTIONS',
@@ -167,8 +157,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
     expect(bad.headers['access-control-allow-origin']).toBe('*');
   });
 
-  it('stores frontend metrics and registrations', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('stores frontend metrics and registrations', async () => {
     const reg = await request(t, 'POST', '/api/frontend/client/register', {
       token: frontendDev,
       body: { appName: 'web', instanceId: 'browser', sdkVersion: 'unleash-client-js:3.8.2', environment: 'default', started: new Date().toISOString(), interval: 30000 },
@@ -196,15 +185,13 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
       impressionData,
     });
 
-    it('is off by default: only flags that are on', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('is off by default: only flags that are on', async () => {
       const res = await request(t, 'GET', '/api/frontend?userId=u2&remoteAddress=192.0.2.1', { token: frontendDev });
       expect(names(res)).toEqual(['alpha.flag', 'everyone']);
       expect(res.body.toggles.every((x: any) => x.enabled)).toBe(true);
     });
 
-    it('answers every flag, off ones as enabled: false with the disabled variant (query, header, POST)', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('answers every flag, off ones as enabled: false with the disabled variant (query, header, POST)', async () => {
       const res = await request(t, 'GET', '/api/frontend?userId=u2&remoteAddress=192.0.2.1&includeDisabled=true', { token: frontendDev });
       expect(res.status).toBe(200);
       expect(names(res)).toEqual(all);
@@ -232,8 +219,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
       expect(String(pre.headers['access-control-allow-headers'])).toContain('switchyard-include-disabled');
     });
 
-    it('tells off from unknown for one flag', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('tells off from unknown for one flag', async () => {
       const off = await request(t, 'GET', '/api/frontend/features/off.flag?includeDisabled=true', { token: frontendDev });
       expect(off.status).toBe(200);
       expect(off.body).toEqual(disabledToggle('off.flag'));
@@ -248,8 +234,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
       expect((await request(t, 'GET', '/api/frontend/features/everyone?includeDisabled=true', { token: frontendAlpha })).status).toBe(404);
     });
 
-    it('follows the server default, which a request can override', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('follows the server default, which a request can override', async () => {
       expect(configFromEnv({}).frontendIncludeDisabled).toBe(false);
       expect(configFromEnv({ SWITCHYARD_FRONTEND_INCLUDE_DISABLED: 'true' }).frontendIncludeDisabled).toBe(true);
       t.services.config.frontendIncludeDisabled = true;
@@ -265,8 +250,7 @@ describe.each(DIALECTS)('frontend API (%s)', (dialect) => {
       }
     });
 
-    it('keeps the official browser SDK answering off for disabled flags', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('keeps the official browser SDK answering off for disabled flags', async () => {
       if (!t.app.server.listening) await t.app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = t.app.server.address() as { port: number };
       const client = new UnleashClient({

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestApp, DIALECTS, postgresAvailable, type TestApp } from './harness.js';
+import { afterEach, beforeAll, expect, it } from 'vitest';
+import { api, createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 
 const SPEC_DIR = join(process.cwd(), 'node_modules/@unleash/client-specification/specifications');
 const specFiles: string[] = JSON.parse(readFileSync(join(SPEC_DIR, 'index.json'), 'utf8'));
@@ -27,8 +28,7 @@ const withoutTimestamps = (x: any) => {
   return rest;
 };
 
-describe.each(DIALECTS)('import/export (%s)', (dialect) => {
-  let skip = false;
+describeEachDialect('import/export', (dialect) => {
   const apps: TestApp[] = [];
   const fresh = async () => {
     const t = await createTestApp(dialect);
@@ -40,14 +40,12 @@ describe.each(DIALECTS)('import/export (%s)', (dialect) => {
     await Promise.all(apps.splice(0).map((a) => a.close()));
   };
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) skip = true;
   });
   afterEach(async () => {
     await closeAll();
   });
 
-  it('imports every client-specification state faithfully, in one revision', async ({ skip: s }) => {
-    if (skip) return s();
+  it('imports every client-specification state faithfully, in one revision', async () => {
     expect(specFiles.length).toBe(22);
     for (const file of specFiles) {
       const spec = load(file);
@@ -86,8 +84,7 @@ describe.each(DIALECTS)('import/export (%s)', (dialect) => {
     }
   }, 240_000);
 
-  it('remaps segment ids by name and keeps references to missing segments dangling', async ({ skip: s }) => {
-    if (skip) return s();
+  it('remaps segment ids by name and keeps references to missing segments dangling', async () => {
     const spec = load('15-global-constraints.json');
     const t = await fresh();
     // A segment that already exists takes id 1, so the file's ids must be remapped.
@@ -113,8 +110,7 @@ describe.each(DIALECTS)('import/export (%s)', (dialect) => {
     expect((await api(t, 'GET', '/api/admin/segments')).body.segments).toEqual(segments);
   });
 
-  it('round-trips: import a spec state, export, import into a fresh app, export again → equal', async ({ skip: s }) => {
-    if (skip) return s();
+  it('round-trips: import a spec state, export, import into a fresh app, export again → equal', async () => {
     for (const file of ['08-variants.json', '15-global-constraints.json', '16-strategy-variants.json', '17-dependent-features.json', '18-utf8-flag-names.json']) {
       const spec = load(file);
       const a = await fresh();
@@ -136,8 +132,7 @@ describe.each(DIALECTS)('import/export (%s)', (dialect) => {
     }
   });
 
-  it('round-trips a state built through the admin API (several environments, segments, dependencies, archive)', async ({ skip: s }) => {
-    if (skip) return s();
+  it('round-trips a state built through the admin API (several environments, segments, dependencies, archive)', async () => {
     const a = await fresh();
     const ok = async (method: string, url: string, body?: unknown) => {
       const r = await api(a, method, url, body);
@@ -180,8 +175,7 @@ describe.each(DIALECTS)('import/export (%s)', (dialect) => {
     expect((await api(c, 'GET', '/api/admin/environments')).body.environments.map((e: any) => e.name)).not.toContain('staging');
   });
 
-  it('creates or replaces only the flags in the file; ?project and missing projects', async ({ skip: s }) => {
-    if (skip) return s();
+  it('creates or replaces only the flags in the file; ?project and missing projects', async () => {
     const t = await fresh();
     await api(t, 'POST', '/api/admin/flags', { name: 'untouched' });
     await api(t, 'POST', '/api/admin/flags/untouched/environments/development/on');
@@ -214,8 +208,7 @@ describe.each(DIALECTS)('import/export (%s)', (dialect) => {
     expect((await api(t, 'GET', '/api/admin/flags/replaced')).body.project).toBe('team-x');
   });
 
-  it('import revives archived flags and replaces dependencies; export filters by environment and project', async ({ skip: s }) => {
-    if (skip) return s();
+  it('import revives archived flags and replaces dependencies; export filters by environment and project', async () => {
     const t = await fresh();
     await api(t, 'POST', '/api/admin/flags', { name: 'old' });
     await api(t, 'POST', '/api/admin/flags/old/archive');
@@ -238,8 +231,7 @@ describe.each(DIALECTS)('import/export (%s)', (dialect) => {
     expect((await api(t, 'GET', '/api/admin/export?environment=nope')).status).toBe(404);
   });
 
-  it('rejects bad import files with 4xx problem+json and changes nothing', async ({ skip: s }) => {
-    if (skip) return s();
+  it('rejects bad import files with 4xx problem+json and changes nothing', async () => {
     const t = await fresh();
     const rev = await revisionOf(t, 'development');
     const total = (await api(t, 'GET', '/api/admin/events?limit=1')).body.total;
@@ -269,8 +261,7 @@ describe.each(DIALECTS)('import/export (%s)', (dialect) => {
     expect((await api(t, 'GET', '/api/admin/flags')).body.flags).toEqual([]);
   });
 
-  it('accepts large files (up to 10 MiB)', async ({ skip: s }) => {
-    if (skip) return s();
+  it('accepts large files (up to 10 MiB)', async () => {
     const t = await fresh();
     const features = Array.from({ length: 3000 }, (_, i) => ({
       name: `bulk.${i}`,

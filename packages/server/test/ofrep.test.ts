@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSource } from 'eventsource';
-import { DIALECTS, createTestApp, postgresAvailable, type TestApp } from './harness.js';
+import { createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { createEnvironment, createProject, putFlag, request, setEnabled, token } from './fixtures.js';
 import { ofrepContext, payloadValue, OfrepError } from '../src/ofrep/evaluate.js';
 import { revisionFromEtag, streamTicket } from '../src/ofrep/stream.js';
@@ -48,9 +49,8 @@ describe('OFREP context and values', () => {
   });
 });
 
-describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
+describeEachDialect('OFREP', (dialect) => {
   let t: TestApp;
-  let skip = false;
   let frontend: string;
   let backend: string;
   let alphaOnly: string;
@@ -65,10 +65,6 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
   });
 
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
     await createProject(t, 'alpha');
     const dev = (cfg: object) => ({ development: { enabled: true, strategies: [{ name: 'default' }], ...cfg } });
@@ -116,8 +112,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
   const evalOne = (key: string, context?: unknown, tok = backend, headers: Record<string, string> = {}) =>
     request(t, 'POST', SINGLE + encodeURIComponent(key), { token: `Bearer ${tok}`, headers, body: context === undefined ? {} : { context } });
 
-  it('evaluates boolean flags: value, variant on/off, reason, metadata', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('evaluates boolean flags: value, variant on/off, reason, metadata', async () => {
     const on = await evalOne('bool.on');
     expect(on.status).toBe(200);
     expect(on.headers['content-type']).toMatch(/^application\/json/);
@@ -136,8 +131,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect((await evalOne('bool.pro', { targetingKey: 'x', plan: 'free' })).body.value).toBe(false);
   });
 
-  it('answers variant payloads typed by payload type', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers variant payloads typed by payload type', async () => {
     expect((await evalOne('str.flag', { targetingKey: 'u9' })).body).toMatchObject({ key: 'str.flag', value: 'hello', variant: 'green', reason: 'STATIC', metadata: { enabled: true } });
     expect((await evalOne('num.flag')).body).toMatchObject({ value: 42.5, variant: 'big' });
     expect((await evalOne('json.flag')).body).toMatchObject({ value: { color: '#00f', sizes: [1, 2] }, variant: 'blue' });
@@ -150,8 +144,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect((await evalOne('override.flag', { targetingKey: 'u2' })).body).toMatchObject({ value: 'basic', variant: 'std' });
   });
 
-  it('leaves the value out (code default) when a variant flag has no variant for the context', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('leaves the value out (code default) when a variant flag has no variant for the context', async () => {
     const off = await evalOne('variant.off');
     expect(off.status).toBe(200);
     expect(off.body).toEqual({ key: 'variant.off', reason: 'DISABLED', variant: 'disabled', metadata: expect.objectContaining({ enabled: false }) });
@@ -161,15 +154,13 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect((await evalOne('strategy.variants', { targetingKey: 'u3' })).body).toMatchObject({ reason: 'DEFAULT', variant: 'disabled', metadata: { enabled: false } });
   });
 
-  it('defaults remoteAddress to the caller for frontend tokens only', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('defaults remoteAddress to the caller for frontend tokens only', async () => {
     expect((await evalOne('bool.ip', {}, frontend)).body.value).toBe(true);
     expect((await evalOne('bool.ip', {}, backend)).body.value).toBe(false);
     expect((await evalOne('bool.ip', { remoteAddress: '127.0.0.1' }, backend)).body.value).toBe(true);
   });
 
-  it('answers the protocol error bodies', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers the protocol error bodies', async () => {
     const missing = await evalOne('no.such.flag');
     expect(missing.status).toBe(404);
     expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -194,8 +185,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect(badPayload.body).toMatchObject({ key: 'bad.number', errorCode: 'PARSE_ERROR', errorDetails: expect.stringContaining('not a number') });
   });
 
-  it('accepts an empty body and any content type', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('accepts an empty body and any content type', async () => {
     const empty = await t.app.inject({ method: 'POST', url: SINGLE + 'bool.on', headers: { authorization: backend } });
     expect(empty.statusCode).toBe(200);
     expect(empty.json().value).toBe(true);
@@ -210,8 +200,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect(text.json()).toMatchObject({ value: true });
   });
 
-  it('authenticates with Bearer, raw Authorization or X-API-Key; frontend and backend tokens only', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('authenticates with Bearer, raw Authorization or X-API-Key; frontend and backend tokens only', async () => {
     const send = (headers: Record<string, string>) => t.app.inject({ method: 'POST', url: SINGLE + 'bool.on', headers: { 'content-type': 'application/json', ...headers }, payload: '{}' });
     for (const headers of [{ authorization: `Bearer ${frontend}` }, { authorization: backend }, { 'x-api-key': frontend }, { 'x-api-key': backend }]) {
       expect((await send(headers)).statusCode, JSON.stringify(Object.keys(headers))).toBe(200);
@@ -227,8 +216,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect(bulkAdmin.statusCode).toBe(403);
   });
 
-  it('scopes to the token environment and projects', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('scopes to the token environment and projects', async () => {
     expect((await evalOne('alpha.flag', {}, alphaOnly)).body).toMatchObject({ value: true, metadata: { project: 'alpha' } });
     expect((await evalOne('bool.on', {}, alphaOnly)).status).toBe(404);
     // flags exist in every environment; where not configured they are off
@@ -240,8 +228,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect(bulk.body.flags.map((f: any) => f.key)).toEqual(['alpha.flag']);
   });
 
-  it('bulk-evaluates every flag with metadata and an event stream', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('bulk-evaluates every flag with metadata and an event stream', async () => {
     const res = await request(t, 'POST', BULK, { token: `Bearer ${frontend}`, body: { context: { targetingKey: 'u1', plan: 'pro' } } });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -269,8 +256,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect(behindProxy.body.eventStreams[0].url).toMatch(/^https:\/\/flags\.example\.com\/ofrep\/v1\/events\?ticket=/);
   });
 
-  it('answers 304 for an unchanged result; the ETag follows the context and the flag set', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers 304 for an unchanged result; the ETag follows the context and the flag set', async () => {
     const bulk = (context: object, headers: Record<string, string> = {}, query = '') => request(t, 'POST', BULK + query, { token: frontend, headers, body: { context } });
     const first = await bulk({ targetingKey: 'u1' });
     const etag = first.headers.etag as string;
@@ -301,8 +287,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect((await bulk({ targetingKey: 'u1' }, { 'if-none-match': etag })).status).toBe(304);
   });
 
-  it('answers bulk errors without a key', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers bulk errors without a key', async () => {
     const malformed = await t.app.inject({ method: 'POST', url: BULK, headers: { authorization: frontend, 'content-type': 'application/json' }, payload: 'nope' });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json()).toMatchObject({ errorCode: 'PARSE_ERROR', status: 400 });
@@ -320,8 +305,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect(tooBig.json()).toMatchObject({ errorCode: 'GENERAL' });
   });
 
-  it('answers CORS preflights and sets CORS headers', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers CORS preflights and sets CORS headers', async () => {
     for (const url of [BULK, SINGLE + 'bool.on']) {
       const pre = await t.app.inject({
         method: 'OPTIONS',
@@ -340,8 +324,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     expect(denied.headers['access-control-allow-origin']).toBe('*');
   });
 
-  it('lists OFREP in the OpenAPI document', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('lists OFREP in the OpenAPI document', async () => {
     const doc = (await request(t, 'GET', '/docs/openapi.json')).body;
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/ofrep/v1/evaluate/flags/{key}', '/ofrep/v1/evaluate/flags', '/ofrep/v1/events']));
   });
@@ -350,7 +333,6 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
     let base: string;
     const sources: EventSource[] = [];
     beforeAll(async () => {
-      if (skip) return;
       await t.app.listen({ port: 0, host: '127.0.0.1' });
       const addr = t.app.server.address() as { port: number };
       base = `http://127.0.0.1:${addr.port}`;
@@ -385,8 +367,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
       }
     };
 
-    it('sends refetchEvaluation on connect and on every change the token sees', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('sends refetchEvaluation on connect and on every change the token sees', async () => {
       const bulk = await bulkAt(frontend);
       const url: string = bulk.eventStreams[0].url.replace(/^http:\/\/[^/]+/, base);
       const { events, opened } = open(url);
@@ -409,8 +390,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
       expect(events.map((e) => e.data.type)).toEqual(['refetchEvaluation', 'refetchEvaluation', 'refetchEvaluation']);
     });
 
-    it('sends nothing on connect when Last-Event-ID is current, and nothing for other projects', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('sends nothing on connect when Last-Event-ID is current, and nothing for other projects', async () => {
       const bulk = await bulkAt(alphaOnly);
       const url: string = bulk.eventStreams[0].url.replace(/^http:\/\/[^/]+/, base);
       const revision = await t.services.storage.db.selectFrom('environments').select('revision').where('name', '=', 'development').executeTakeFirstOrThrow();
@@ -425,8 +405,7 @@ describe.each(DIALECTS)('OFREP (%s)', (dialect) => {
       await setEnabled(t, 'alpha.flag', 'development', true);
     });
 
-    it('authenticates with the ticket or a token header; refuses bad tickets, admin tokens and deleted tokens', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('authenticates with the ticket or a token header; refuses bad tickets, admin tokens and deleted tokens', async () => {
       const res = (url: string, headers: Record<string, string> = {}) => fetch(base + url, { headers: { accept: 'text/event-stream', ...headers } });
       const noAuth = await res('/ofrep/v1/events');
       expect(noAuth.status).toBe(401);

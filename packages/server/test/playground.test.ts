@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, createTestApp, postgresAvailable, type TestApp } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { createSegment, putFlag, request } from './fixtures.js';
 import { ADMIN } from './harness.js';
 
-describe.each(DIALECTS)('playground (%s)', (dialect) => {
+describeEachDialect('playground', (dialect) => {
   let t: TestApp;
-  let skip = false;
 
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
     const beta = await createSegment(t, 'beta', [{ contextName: 'plan', operator: 'IN', values: ['beta'] }]);
     await putFlag(t, {
@@ -47,8 +43,7 @@ describe.each(DIALECTS)('playground (%s)', (dialect) => {
   const play = (body: unknown) => request(t, 'POST', '/api/admin/playground', { token: ADMIN, body });
   const find = (res: any, env: string, flag: string) => res.body.environments.find((e: any) => e.name === env).flags.find((f: any) => f.name === flag);
 
-  it('answers every flag in every environment with enabled, variant and reason', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers every flag in every environment with enabled, variant and reason', async () => {
     const res = await play({ context: { userId: 'u1', properties: { plan: 'beta' } } });
     expect(res.status).toBe(200);
     expect(res.body.environments.map((e: any) => e.name)).toEqual(['development', 'production']);
@@ -62,8 +57,7 @@ describe.each(DIALECTS)('playground (%s)', (dialect) => {
     expect(find(res, 'production', 'child')).toMatchObject({ enabled: true, dependencies: ['checkout'] });
   });
 
-  it('agrees with the client API payload an SDK gets (segment not matched → off)', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('agrees with the client API payload an SDK gets (segment not matched → off)', async () => {
     const res = await play({ context: { userId: 'u1', properties: { plan: 'free' } }, environments: ['production'] });
     expect(res.body.environments).toHaveLength(1);
     expect(find(res, 'production', 'checkout')).toMatchObject({ enabled: false, reason: 'DEFAULT' });
@@ -71,8 +65,7 @@ describe.each(DIALECTS)('playground (%s)', (dialect) => {
     expect(find(res, 'production', 'child')).toMatchObject({ enabled: false });
   });
 
-  it('sees changes at once (a new revision is compiled)', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('sees changes at once (a new revision is compiled)', async () => {
     const before = await play({ context: {}, environments: ['production'] });
     await request(t, 'POST', '/api/admin/flags/colors/environments/production/on', { token: ADMIN });
     const after = await play({ context: {}, environments: ['production'] });
@@ -81,8 +74,7 @@ describe.each(DIALECTS)('playground (%s)', (dialect) => {
     expect(after.body.environments[0].revision).toBeGreaterThan(before.body.environments[0].revision);
   });
 
-  it('filters by project and refuses unknown environments, projects and bad input', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('filters by project and refuses unknown environments, projects and bad input', async () => {
     await request(t, 'POST', '/api/admin/projects', { token: ADMIN, body: { id: 'other' } });
     await request(t, 'POST', '/api/admin/flags', { token: ADMIN, body: { name: 'elsewhere', project: 'other' } });
     const only = await play({ context: {}, projects: ['other'] });

@@ -1,33 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestApp, DIALECTS, postgresAvailable, type TestApp } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { api, createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 
 const revisions = async (t: TestApp) =>
   Object.fromEntries((await api(t, 'GET', '/api/admin/environments')).body.environments.map((e: any) => [e.name, e.revision]));
 const total = async (t: TestApp) => (await api(t, 'GET', '/api/admin/events?limit=1')).body.total;
 
-describe.each(DIALECTS)('projects (%s)', (dialect) => {
+describeEachDialect('projects', (dialect) => {
   let t: TestApp;
-  let skip = false;
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  it('lists the default project', async ({ skip: s }) => {
-    if (skip) return s();
+  it('lists the default project', async () => {
     const res = await api(t, 'GET', '/api/admin/projects');
     expect(res.status).toBe(200);
     expect(res.body.projects).toEqual([{ id: 'default', name: 'Default', description: 'The default project', createdAt: expect.any(String) }]);
   });
 
-  it('creates, reads, updates and deletes a project, auditing each write without touching revisions', async ({ skip: s }) => {
-    if (skip) return s();
+  it('creates, reads, updates and deletes a project, auditing each write without touching revisions', async () => {
     const revs = await revisions(t);
     const created = await api(t, 'POST', '/api/admin/projects', { id: 'payments', name: 'Payments', description: 'Money things' });
     expect(created.status).toBe(201);
@@ -47,8 +41,7 @@ describe.each(DIALECTS)('projects (%s)', (dialect) => {
     expect(await revisions(t)).toEqual(revs);
   });
 
-  it('refuses duplicates, bad ids and deleting a project with flags or the default project', async ({ skip: s }) => {
-    if (skip) return s();
+  it('refuses duplicates, bad ids and deleting a project with flags or the default project', async () => {
     await api(t, 'POST', '/api/admin/projects', { id: 'busy' });
     await api(t, 'POST', '/api/admin/flags', { name: 'busy-flag', project: 'busy' });
     const n = await total(t);

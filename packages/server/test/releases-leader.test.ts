@@ -4,7 +4,8 @@
  * SQLite the single process.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { api, postgresAvailable } from './harness.js';
+import { api } from './harness.js';
+import { postgresUp } from './dialects.js';
 import { createFlag, healthy, releaseApp, sharedDb, TEST_GATE, type ReleaseApp, type SharedDb } from './releases-harness.js';
 
 const waitFor = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
@@ -34,8 +35,7 @@ describe('guardian leader election', () => {
     expect(a.releases.runner.isLeader).toBe(true);
   });
 
-  it('PostgreSQL: two replicas on one schema, only the advisory-lock holder runs; the other takes over when it stops', async ({ skip }) => {
-    if (!(await postgresAvailable())) return skip();
+  it.skipIf(!postgresUp)('PostgreSQL: two replicas on one schema, only the advisory-lock holder runs; the other takes over when it stops', async () => {
     db = sharedDb('postgres');
     const a = await releaseApp(db, { releaseCheckIntervalMs: 50 });
     apps.push(a);

@@ -4,8 +4,9 @@
  * decision is stored, and a plan survives a crash: a new app on the same database resumes where
  * the old one stopped without repeating a step — on SQLite and PostgreSQL.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { api, DIALECTS, postgresAvailable } from './harness.js';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { api } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { createFlag, flagEnv, healthy, releaseApp, sharedDb, TEST_GATE, type ReleaseApp, type SharedDb } from './releases-harness.js';
 import { DEFAULT_BUCKETS_MS } from '../src/releases/guardian/index.js';
 
@@ -28,15 +29,10 @@ const latencyAt = (n: number, ms: number) => {
   return h;
 };
 
-describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
+describeEachDialect('guardian runner', (dialect) => {
   let db: SharedDb;
   let t: ReleaseApp;
-  let skip = false;
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     db = sharedDb(dialect);
     t = await releaseApp(db);
   });
@@ -45,8 +41,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     await db?.drop();
   });
 
-  it('advances a healthy plan milestone by milestone to 100 %, recording every decision', async ({ skip: s }) => {
-    if (skip) return s();
+  it('advances a healthy plan milestone by milestone to 100 %, recording every decision', async () => {
     await createFlag(t, 'healthy');
     const p = await createPlan(t, { flag: 'healthy' });
     const runner = t.releases.runner;
@@ -100,8 +95,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     expect((await api(t, 'GET', `/api/admin/releases/${p.id}/decisions?acted=true`)).body.total).toBe(5); // start + 4 guardian actions
   });
 
-  it('rolls back a regression at once, with the numbers in one sentence, and the flag goes back', async ({ skip: s }) => {
-    if (skip) return s();
+  it('rolls back a regression at once, with the numbers in one sentence, and the flag goes back', async () => {
     await createFlag(t, 'broken');
     const p = await createPlan(t, { flag: 'broken', bakeMs: 60_000 });
     const r0 = (await api(t, 'GET', '/api/admin/environments')).body.environments.find((e: any) => e.name === 'production').revision;
@@ -131,8 +125,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     expect(await tickFor(t, p.id)).toBeUndefined();
   });
 
-  it('rolls back a latency regression (requests above the control’s p95)', async ({ skip: s }) => {
-    if (skip) return s();
+  it('rolls back a latency regression (requests above the control’s p95)', async () => {
     await createFlag(t, 'slow');
     const p = await createPlan(t, { flag: 'slow', bakeMs: 60_000, gate: { ...TEST_GATE, latency: { minBaselineRequests: 500 } } });
     let result;
@@ -152,8 +145,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     expect(d.evidence.guardian.metrics[1].thresholdSource).toBe('warm-up');
   });
 
-  it('pauses on a sample-ratio mismatch', async ({ skip: s }) => {
-    if (skip) return s();
+  it('pauses on a sample-ratio mismatch', async () => {
     await createFlag(t, 'srm');
     const p = await createPlan(t, { flag: 'srm', bakeMs: 60_000, gate: { ...TEST_GATE, srm: 'auto' } });
     expect(p.milestones[0].canaryShare).toBe(0.01);
@@ -174,8 +166,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     expect(await tickFor(t, p.id)).toMatchObject({ result: 'checked', decision: 'continue' });
   });
 
-  it('waits for a person when the milestone does not auto-advance', async ({ skip: s }) => {
-    if (skip) return s();
+  it('waits for a person when the milestone does not auto-advance', async () => {
     await createFlag(t, 'manual');
     const p = await createPlan(t, {
       flag: 'manual',
@@ -193,8 +184,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     expect((await api(t, 'POST', `/api/admin/releases/${p.id}/advance`, {})).body.state).toBe('completed');
   });
 
-  it('stops a plan at once on an alert: rollback or pause as the plan says', async ({ skip: s }) => {
-    if (skip) return s();
+  it('stops a plan at once on an alert: rollback or pause as the plan says', async () => {
     await createFlag(t, 'alerted');
     await createFlag(t, 'alerted-pause');
     const a = await createPlan(t, { flag: 'alerted' });
@@ -216,8 +206,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     await t.releases.runner.alert({ name: 'X', flag: 'alerted', environment: 'development' });
   });
 
-  it('an Alertmanager webhook stops the flag’s plan at once; a stored alert no handler saw stops it on the next tick', async ({ skip: s }) => {
-    if (skip) return s();
+  it('an Alertmanager webhook stops the flag’s plan at once; a stored alert no handler saw stops it on the next tick', async () => {
     await createFlag(t, 'am-flag');
     const p = await createPlan(t, { flag: 'am-flag' });
     const hook = await api(t, 'POST', '/api/signals/alertmanager', {
@@ -249,8 +238,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     expect(await plan(t, q.id)).toMatchObject({ state: 'rolled-back', reason: expect.stringMatching(/^alert "Latency" is firing/) });
   });
 
-  it('pauses a plan whose flag can no longer be changed (archived) instead of failing every check', async ({ skip: s }) => {
-    if (skip) return s();
+  it('pauses a plan whose flag can no longer be changed (archived) instead of failing every check', async () => {
     await createFlag(t, 'gone');
     const p = await createPlan(t, { flag: 'gone' });
     expect((await api(t, 'POST', '/api/admin/flags/gone/archive')).status).toBe(200);
@@ -259,8 +247,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
     expect(await plan(t, p.id)).toMatchObject({ state: 'paused', reason: expect.stringMatching(/^advance-ok could not be applied: Flag "gone" is archived/) });
   });
 
-  it('drops a check decided from a stale read, and a transition is all or nothing', async ({ skip: s }) => {
-    if (skip) return s();
+  it('drops a check decided from a stale read, and a transition is all or nothing', async () => {
     await createFlag(t, 'race');
     const p = await createPlan(t, { flag: 'race' });
     const row = await t.releases.service.row(p.id);
@@ -287,7 +274,7 @@ describe.each(DIALECTS)('guardian runner (%s)', (dialect) => {
   });
 });
 
-describe.each(DIALECTS)('crash and resume (%s)', (dialect) => {
+describeEachDialect('crash and resume', (dialect) => {
   let db: SharedDb | undefined;
   const apps: ReleaseApp[] = [];
   afterEach(async () => {
@@ -296,8 +283,7 @@ describe.each(DIALECTS)('crash and resume (%s)', (dialect) => {
     db = undefined;
   });
 
-  it('a new app on the same database continues the plan where the old one stopped, without repeating a step', async ({ skip }) => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) return skip();
+  it('a new app on the same database continues the plan where the old one stopped, without repeating a step', async () => {
     db = sharedDb(dialect);
     const a = await releaseApp(db);
     apps.push(a);

@@ -4,8 +4,9 @@
  * the plan stream over the UI's session cookie (EventSource sends the cookie, never a token) —
  * on SQLite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, api, DIALECTS, postgresAvailable } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ADMIN, api } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { createFlag, healthy, releaseApp, sharedDb, TEST_GATE, type ReleaseApp, type SharedDb } from './releases-harness.js';
 import { createProject } from './fixtures.js';
 import { DEFAULT_BUCKETS_MS } from '../src/releases/guardian/index.js';
@@ -17,15 +18,10 @@ const latencyAt = (n: number, ms: number) => {
   return h;
 };
 
-describe.each(DIALECTS)('release plan series, project filter, stream over the session cookie (%s)', (dialect) => {
+describeEachDialect('release plan series, project filter, stream over the session cookie', (dialect) => {
   let db: SharedDb;
   let t: ReleaseApp;
-  let skip = false;
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     db = sharedDb(dialect);
     t = await releaseApp(db);
   });
@@ -34,8 +30,7 @@ describe.each(DIALECTS)('release plan series, project filter, stream over the se
     await db?.drop();
   });
 
-  it('serves the checks as a time series: counts, rates and latency per cohort, e against 1/α, oldest first, paged with after', async ({ skip: s }) => {
-    if (skip) return s();
+  it('serves the checks as a time series: counts, rates and latency per cohort, e against 1/α, oldest first, paged with after', async () => {
     await createFlag(t, 'charted');
     const plan = (
       await api(t, 'POST', '/api/admin/releases', {
@@ -94,8 +89,7 @@ describe.each(DIALECTS)('release plan series, project filter, stream over the se
     expect((await api(t, 'GET', `/api/admin/releases/${plan.id}/series`, undefined, 'not-a-token')).status).toBe(401);
   });
 
-  it('lists plans of one project', async ({ skip: s }) => {
-    if (skip) return s();
+  it('lists plans of one project', async () => {
     await createProject(t, 'shop');
     await createFlag(t, 'shop-flag', { project: 'shop' });
     await createFlag(t, 'other-flag');
@@ -107,8 +101,7 @@ describe.each(DIALECTS)('release plan series, project filter, stream over the se
     expect((await api(t, 'GET', '/api/admin/releases?project=bad%20id')).status).toBe(400);
   });
 
-  it('streams a plan to a browser signed in with the session cookie (no token header)', async ({ skip: s }) => {
-    if (skip) return s();
+  it('streams a plan to a browser signed in with the session cookie (no token header)', async () => {
     await createFlag(t, 'cookie-sse');
     const plan = (await api(t, 'POST', '/api/admin/releases', { flag: 'cookie-sse', environment: 'production', template: 'canary', gate: TEST_GATE })).body;
     const signIn = await t.app.inject({ method: 'POST', url: '/api/auth/session', headers: { 'content-type': 'application/json', 'x-switchyard-csrf': '1' }, payload: JSON.stringify({ token: ADMIN }) });

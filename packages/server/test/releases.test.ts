@@ -3,8 +3,9 @@
  * ones 409, idempotent retries, compare-and-set), what each transition does to the flag, its audit
  * events and revisions — on SQLite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, DIALECTS, postgresAvailable } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { api } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { createFlag, flagEnv, releaseApp, sharedDb, TEST_GATE, type ReleaseApp, type SharedDb } from './releases-harness.js';
 import { StaleVersion } from '../src/releases/service.js';
 
@@ -14,15 +15,10 @@ const events = async (t: ReleaseApp, flag: string) =>
   (await api(t, 'GET', `/api/admin/events?flag=${encodeURIComponent(flag)}&limit=100`)).body.events.map((e: any) => e.type).reverse() as string[];
 const rollouts = (env: any) => env.strategies.map((s: any) => `${s.name}:${s.parameters.rollout ?? ''}`);
 
-describe.each(DIALECTS)('release plans (%s)', (dialect) => {
+describeEachDialect('release plans', (dialect) => {
   let db: SharedDb;
   let t: ReleaseApp;
-  let skip = false;
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     db = sharedDb(dialect);
     t = await releaseApp(db);
   });
@@ -31,8 +27,7 @@ describe.each(DIALECTS)('release plans (%s)', (dialect) => {
     await db?.drop();
   });
 
-  it('lists the built-in templates and manages user templates', async ({ skip: s }) => {
-    if (skip) return s();
+  it('lists the built-in templates and manages user templates', async () => {
     const list = await api(t, 'GET', '/api/admin/release-templates');
     expect(list.status).toBe(200);
     const canary = list.body.templates.find((x: any) => x.id === 'canary');
@@ -67,8 +62,7 @@ describe.each(DIALECTS)('release plans (%s)', (dialect) => {
     expect((await api(t, 'GET', '/api/admin/release-templates/two-step')).status).toBe(404);
   });
 
-  it('validates plans: flag, environment, template, strategies, segments, one active plan per flag and environment', async ({ skip: s }) => {
-    if (skip) return s();
+  it('validates plans: flag, environment, template, strategies, segments, one active plan per flag and environment', async () => {
     await createFlag(t, 'v-flag');
     const post = (b: object) => api(t, 'POST', '/api/admin/releases', b);
     expect((await post({ flag: 'nope', environment: 'production', template: 'canary' })).status).toBe(404);
@@ -107,8 +101,7 @@ describe.each(DIALECTS)('release plans (%s)', (dialect) => {
     expect((await post({ flag: 'v-flag', environment: 'production', template: 'canary' })).status).toBe(201);
   });
 
-  it('runs every transition: start, pause, resume, advance, complete — one transaction each, with events and revisions', async ({ skip: s }) => {
-    if (skip) return s();
+  it('runs every transition: start, pause, resume, advance, complete — one transaction each, with events and revisions', async () => {
     await createFlag(t, 'sm-flag');
     const created = await api(t, 'POST', '/api/admin/releases', { flag: 'sm-flag', environment: 'production', template: 'canary', bakeMs: 1000, gate: TEST_GATE });
     expect(created.status).toBe(201);
@@ -185,8 +178,7 @@ describe.each(DIALECTS)('release plans (%s)', (dialect) => {
     expect((await api(t, 'GET', '/api/admin/releases?flag=sm-flag&state=active')).body.plans).toEqual([]);
   });
 
-  it('rolls back by hand: previous milestone, before the first to the configuration before the plan, or off', async ({ skip: s }) => {
-    if (skip) return s();
+  it('rolls back by hand: previous milestone, before the first to the configuration before the plan, or off', async () => {
     await createFlag(t, 'rb-flag');
     // Before the plan: on in production with a userWithId strategy.
     await api(t, 'POST', '/api/admin/flags/rb-flag/environments/production/strategies', { name: 'userWithId', parameters: { userIds: 'ada' } });
@@ -225,8 +217,7 @@ describe.each(DIALECTS)('release plans (%s)', (dialect) => {
     expect(evs.filter((e) => e === 'release-rolled-back')).toHaveLength(3);
   });
 
-  it('is idempotent by (plan, step) and compare-and-set on the version', async ({ skip: s }) => {
-    if (skip) return s();
+  it('is idempotent by (plan, step) and compare-and-set on the version', async () => {
     await createFlag(t, 'idem-flag');
     const plan = (await api(t, 'POST', '/api/admin/releases', { flag: 'idem-flag', environment: 'production', template: 'canary', start: true, gate: TEST_GATE })).body;
     expect(plan.step).toBe(1);
@@ -256,8 +247,7 @@ describe.each(DIALECTS)('release plans (%s)', (dialect) => {
     expect(v.reason).not.toBe('stale');
   });
 
-  it('streams plan updates as Server-Sent Events', async ({ skip: s }) => {
-    if (skip) return s();
+  it('streams plan updates as Server-Sent Events', async () => {
     await createFlag(t, 'sse-flag');
     const plan = (await api(t, 'POST', '/api/admin/releases', { flag: 'sse-flag', environment: 'production', template: 'canary', gate: TEST_GATE })).body;
     const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
@@ -285,8 +275,7 @@ describe.each(DIALECTS)('release plans (%s)', (dialect) => {
     expect((await api(t, 'GET', '/api/admin/releases/nope/stream')).status).toBe(404);
   });
 
-  it('documents the API in OpenAPI', async ({ skip: s }) => {
-    if (skip) return s();
+  it('documents the API in OpenAPI', async () => {
     const doc = (await api(t, 'GET', '/docs/openapi.json')).body;
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/admin/releases', '/api/admin/releases/{id}/rollback', '/api/admin/releases/{id}/decisions', '/api/admin/release-templates']));
     expect(doc.paths['/api/admin/releases'].post.tags).toEqual(['Releases']);

@@ -1,27 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createTestApp, DIALECTS, postgresAvailable, type TestApp } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { api, createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 
 const revisions = async (t: TestApp) =>
   Object.fromEntries((await api(t, 'GET', '/api/admin/environments')).body.environments.map((e: any) => [e.name, e.revision])) as Record<string, number>;
 const total = async (t: TestApp) => (await api(t, 'GET', '/api/admin/events?limit=1')).body.total;
 const beta = [{ contextName: 'userId', operator: 'IN', values: ['a', 'b'] }];
 
-describe.each(DIALECTS)('segments (%s)', (dialect) => {
+describeEachDialect('segments', (dialect) => {
   let t: TestApp;
-  let skip = false;
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  it('creates, reads, lists, updates and deletes segments, bumping every environment', async ({ skip: s }) => {
-    if (skip) return s();
+  it('creates, reads, lists, updates and deletes segments, bumping every environment', async () => {
     const r0 = await revisions(t);
     const created = await api(t, 'POST', '/api/admin/segments', { name: 'beta', description: 'Beta testers', constraints: beta });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -46,8 +41,7 @@ describe.each(DIALECTS)('segments (%s)', (dialect) => {
     expect((await api(t, 'GET', '/api/admin/events?limit=1')).body.events[0]).toMatchObject({ type: 'segment-deleted', before: { name: 'beta-users' } });
   });
 
-  it('is used by strategies; delete is refused while used', async ({ skip: s }) => {
-    if (skip) return s();
+  it('is used by strategies; delete is refused while used', async () => {
     const seg = (await api(t, 'POST', '/api/admin/segments', { name: 'internal', constraints: [{ contextName: 'email', operator: 'STR_ENDS_WITH', values: ['@corp.com'] }] })).body;
     await api(t, 'POST', '/api/admin/flags', { name: 'segmented' });
     const strat = await api(t, 'POST', '/api/admin/flags/segmented/environments/production/strategies', { name: 'default', segments: [seg.id] });
@@ -62,8 +56,7 @@ describe.each(DIALECTS)('segments (%s)', (dialect) => {
     expect((await api(t, 'DELETE', `/api/admin/segments/${seg.id}`)).status).toBe(204);
   });
 
-  it('scopes segments to projects', async ({ skip: s }) => {
-    if (skip) return s();
+  it('scopes segments to projects', async () => {
     await api(t, 'POST', '/api/admin/projects', { id: 'team-a' });
     const scoped = (await api(t, 'POST', '/api/admin/segments', { name: 'a-only', project: 'team-a', constraints: [] })).body;
     expect(scoped.project).toBe('team-a');
@@ -81,8 +74,7 @@ describe.each(DIALECTS)('segments (%s)', (dialect) => {
     expect((await api(t, 'PATCH', '/api/admin/flags/in-a', { project: 'team-b' })).status).toBe(400);
   });
 
-  it('rejects bad segments with problem+json and changes nothing', async ({ skip: s }) => {
-    if (skip) return s();
+  it('rejects bad segments with problem+json and changes nothing', async () => {
     const existing = (await api(t, 'POST', '/api/admin/segments', { name: 'taken', constraints: [] })).body;
     const revs = await revisions(t);
     const n = await total(t);

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, DIALECTS, createTestApp, postgresAvailable, type TestApp } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ADMIN, createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { request, token } from './fixtures.js';
 
 const CSRF = { 'x-switchyard-csrf': '1' };
@@ -11,23 +12,17 @@ function cookieFrom(res: { headers: Record<string, unknown> }): string {
   return first.split(';')[0];
 }
 
-describe.each(DIALECTS)('web UI sessions (%s)', (dialect) => {
+describeEachDialect('web UI sessions', (dialect) => {
   let t: TestApp;
-  let skip = false;
 
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  it('exchanges an admin token for an HttpOnly, SameSite=Strict cookie that works on the admin API', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('exchanges an admin token for an HttpOnly, SameSite=Strict cookie that works on the admin API', async () => {
     const res = await request(t, 'POST', '/api/auth/session', { body: { token: ADMIN }, headers: CSRF });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: 'admin (environment)', csrfHeader: 'x-switchyard-csrf: 1' });
@@ -52,8 +47,7 @@ describe.each(DIALECTS)('web UI sessions (%s)', (dialect) => {
     expect(events.body.events[0].actor).toBe('admin (environment)');
   });
 
-  it('stores only a hash of the session id', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('stores only a hash of the session id', async () => {
     const res = await request(t, 'POST', '/api/auth/session', { body: { token: ADMIN }, headers: CSRF });
     const id = cookieFrom(res).split('=')[1];
     const rows = await (t.services.storage.db as any).selectFrom('sessions').selectAll().execute();
@@ -64,8 +58,7 @@ describe.each(DIALECTS)('web UI sessions (%s)', (dialect) => {
     }
   });
 
-  it('refuses cookie-authenticated writes without the CSRF header or from another origin', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('refuses cookie-authenticated writes without the CSRF header or from another origin', async () => {
     const cookie = cookieFrom(await request(t, 'POST', '/api/auth/session', { body: { token: ADMIN }, headers: CSRF }));
     const noHeader = await request(t, 'POST', '/api/admin/flags', { headers: { cookie }, body: { name: 'csrf.a' } });
     expect(noHeader.status).toBe(403);
@@ -84,8 +77,7 @@ describe.each(DIALECTS)('web UI sessions (%s)', (dialect) => {
     expect((await request(t, 'POST', '/api/admin/flags', { token: ADMIN, body: { name: 'csrf.d' } })).status).toBe(201);
   });
 
-  it('refuses bad tokens, non-admin tokens and bad cookies with problems', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('refuses bad tokens, non-admin tokens and bad cookies with problems', async () => {
     const bad = await request(t, 'POST', '/api/auth/session', { body: { token: 'nope' }, headers: CSRF });
     expect(bad.status).toBe(401);
     expect(bad.body.detail).toMatch(/not valid/);
@@ -101,8 +93,7 @@ describe.each(DIALECTS)('web UI sessions (%s)', (dialect) => {
     expect((await request(t, 'GET', '/api/client/features', { headers: { cookie } })).status).toBe(401);
   });
 
-  it('signs out, and a revoked token ends its sessions', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('signs out, and a revoked token ends its sessions', async () => {
     const cookie = cookieFrom(await request(t, 'POST', '/api/auth/session', { body: { token: ADMIN }, headers: CSRF }));
     const out = await request(t, 'DELETE', '/api/auth/session', { headers: { cookie, ...CSRF } });
     expect(out.status).toBe(204);
@@ -117,8 +108,7 @@ describe.each(DIALECTS)('web UI sessions (%s)', (dialect) => {
     expect((await request(t, 'GET', '/api/auth/session', { headers: { cookie: aliceCookie } })).status).toBe(401);
   });
 
-  it('a session never outlives its token', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('a session never outlives its token', async () => {
     const expiresAt = new Date(Date.now() + 3600_000).toISOString();
     const created = await request(t, 'POST', '/api/admin/tokens', { token: ADMIN, body: { type: 'admin', name: 'short', expiresAt } });
     const res = await request(t, 'POST', '/api/auth/session', { body: { token: created.body.secret }, headers: CSRF });

@@ -6,7 +6,8 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, ADMIN, createTestApp, postgresAvailable, type TestApp } from './harness.js';
+import { ADMIN, createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { createProject, putFlag, request, token } from './fixtures.js';
 import { SseClient, json } from './sse.js';
 import { DEFAULT_BUCKETS_MS } from '../src/releases/guardian/index.js';
@@ -77,18 +78,13 @@ describe('bucket layout', () => {
   });
 });
 
-describe.each(DIALECTS)('signals (%s)', (dialect) => {
+describeEachDialect('signals', (dialect) => {
   let t: TestApp;
-  let skip = false;
   let dev: string;
   let alphaDev: string;
   let signals: Signals;
 
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
     await createProject(t, 'alpha');
     await putFlag(t, { name: 'sig.guarded', environments: { development: { enabled: true, strategies: [{ name: 'default' }] } } });
@@ -99,10 +95,9 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
     signals = signalsFor(t.services);
   });
   afterAll(async () => {
-    if (!skip) await t.close();
+    await t?.close();
   });
   beforeEach(async () => {
-    if (skip) return;
     signals.setGuards('local', []);
     signals.setGuards('releases', []);
     signals.configure({ storeOutcomes: 'guarded' });
@@ -114,8 +109,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
   const outcomes = () => signalsDb(t.services.storage.db).selectFrom('cohort_outcomes').selectAll().orderBy('id').execute();
 
   describe('cohort outcomes', () => {
-    it('stores one row per report per flag and cohort, only for guarded flags, and asks for the faster interval', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('stores one row per report per flag and cohort, only for guarded flags, and asks for the faster interval', async () => {
       const body = report({
         'sig.guarded': { on: { requests: 10, errors: 2, latency: hist({ 3: 8, 9: 2 }) }, off: { requests: 90, errors: 1, latency: hist({ 3: 90 }) } },
         'sig.other': { on: { requests: 5, errors: 0, latency: hist({ 0: 5 }) } },
@@ -162,8 +156,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       expect(read.body.batches).toHaveLength(3);
     });
 
-    it('an environment-wide guard (the runner’s registry) stores every flag; storeOutcomes=all too; the token’s projects still apply', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('an environment-wide guard (the runner’s registry) stores every flag; storeOutcomes=all too; the token’s projects still apply', async () => {
       signals.set('releases', new Map([['development', 2000]]));
       const body = report({ 'sig.other': { on: { requests: 5, errors: 0 } }, 'sig.alpha': { off: { requests: 7, errors: 0 } }, 'sig.unknown': { on: { requests: 1, errors: 0 } }, 'sig.guarded': { on: { requests: 0, errors: 0 } } });
       const res = await request(t, 'POST', '/api/client/metrics', { token: dev, body });
@@ -175,8 +168,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       expect((await outcomes()).map((r) => r.flag)).toEqual(['sig.alpha', 'sig.other', 'sig.alpha']);
     });
 
-    it('refuses bad cohort shapes with 400 problem+json and stores nothing of the report; plain Unleash bodies pass', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('refuses bad cohort shapes with 400 problem+json and stores nothing of the report; plain Unleash bodies pass', async () => {
       signals.guard('development', 'sig.guarded');
       const before = await t.services.storage.db.selectFrom('flag_metrics').select(['yes']).where('flag', '=', 'sig.guarded').execute();
       const bad: Array<[unknown, RegExp]> = [
@@ -202,8 +194,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       expect((await request(t, 'POST', '/api/client/metrics', { token: dev, body: unleash })).status).toBe(202);
     });
 
-    it('startedAfter drops batches about traffic before an instant, whatever the SDK clock says', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('startedAfter drops batches about traffic before an instant, whatever the SDK clock says', async () => {
       signals.guard('development', 'sig.guarded');
       const now = Date.now();
       // SDK clock one hour behind: a 5 s batch and a 60 s batch, both received now
@@ -225,8 +216,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       expect(r2.batches).toBe(0);
     });
 
-    it('prunes rows past their retention', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('prunes rows past their retention', async () => {
       const db = signalsDb(t.services.storage.db);
       const row = (receivedAt: string) => ({
         flag: 'sig.guarded',
@@ -249,8 +239,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
   });
 
   describe('guards and the metrics interval', () => {
-    it('guards reach other replicas through the database and expire when their owner stops renewing them', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('guards reach other replicas through the database and expire when their owner stops renewing them', async () => {
       // a second Signals on the same database plays another replica
       const other = new Signals(t.services, { guardTtlMs: 60_000, guardPollMs: 0 });
       expect(await other.requestedMetricsInterval('development')).toBeUndefined();
@@ -277,8 +266,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       other.close();
     });
 
-    it('a guard source (e.g. the plans table) counts too; a failing source keeps its last answer', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('a guard source (e.g. the plans table) counts too; a failing source keeps its last answer', async () => {
       let fail = false;
       const remove = signals.addGuardSource((env) => {
         if (fail) throw new Error('database hiccup');
@@ -294,8 +282,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       expect(await signals.requestedMetricsInterval('development', { fresh: true })).toBeUndefined();
     });
 
-    it('@switchyard/sdk streams get switchyard-settings at connect and when guards change; other SDKs never', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('@switchyard/sdk streams get switchyard-settings at connect and when guards change; other SDKs never', async () => {
       await t.app.listen({ port: 0, host: '127.0.0.1' });
       const base = `http://127.0.0.1:${(t.app.server.address() as net.AddressInfo).port}`;
       const sy = await SseClient.open(`${base}/api/client/streaming`, { authorization: dev, 'unleash-sdk': 'switchyard-sdk:0.1.0' });
@@ -345,8 +332,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
   });
 
   describe('Alertmanager webhook', () => {
-    it('stores every alert and hands the firing flag alerts to onAlert handlers, at once', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('stores every alert and hands the firing flag alerts to onAlert handlers, at once', async () => {
       const heard: FlagAlert[] = [];
       const off = signals.onAlert((a) => {
         heard.push(a);
@@ -383,8 +369,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       }
     });
 
-    it('the table for a runner that was down: unhandled alerts, markAlertHandled, the firing ones (AlertSource)', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('the table for a runner that was down: unhandled alerts, markAlertHandled, the firing ones (AlertSource)', async () => {
       // A Signals of its own: no handler marks anything (as when the process died before acting).
       const lone = new Signals(t.services, { guardPollMs: 0 });
       const failing = lone.onAlert(() => {
@@ -417,8 +402,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       lone.close();
     });
 
-    it('a failing handler fails nothing else: the answer is 200 and the alert is stored', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('a failing handler fails nothing else: the answer is 200 and the alert is stored', async () => {
       const off = signals.onAlert(() => {
         throw new Error('runner busy');
       });
@@ -433,8 +417,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       }
     });
 
-    it('signal tokens: least privilege, optionally bound to one environment; Bearer, raw or Basic', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('signal tokens: least privilege, optionally bound to one environment; Bearer, raw or Basic', async () => {
       const created = await request(t, 'POST', '/api/admin/signal-tokens', { token: ADMIN, body: { name: 'alertmanager-dev', environment: 'development' } });
       expect(created.status).toBe(201);
       const secret: string = created.body.secret;
@@ -475,8 +458,7 @@ describe.each(DIALECTS)('signals (%s)', (dialect) => {
       expect(audit.map((e) => e.type).sort()).toEqual(['signal-token-created', 'signal-token-created', 'signal-token-deleted']);
     });
 
-    it('refuses bodies that are not Alertmanager webhooks with 400 problem+json, storing nothing', async (ctx) => {
-      if (skip) return ctx.skip();
+    it('refuses bodies that are not Alertmanager webhooks with 400 problem+json, storing nothing', async () => {
       const good = alertmanager([{ labels: { flag: 'sig.guarded' } }]);
       const bad: unknown[] = [
         {},

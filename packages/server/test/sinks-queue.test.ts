@@ -1,20 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { BuiltApp } from '../src/index.js';
-import { api, DIALECTS, postgresAvailable } from './harness.js';
+import { api } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { DEFAULT_DELIVERY, DeliveryWorker } from '../src/events/sinks/worker.js';
 import { FAST, newPlace, Receiver, sleep, startServer, waitFor, type Place } from './sinks-helpers.js';
 
 const P = '/api/admin/projects/default/sinks';
 
-describe.each(DIALECTS)('notification delivery queue (%s)', (dialect) => {
+describeEachDialect('notification delivery queue', (dialect) => {
   const cleanup: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c().catch(() => {});
   });
 
   /** A place, a server on it, a receiver, and flag `f`. */
-  async function setup(delivery = FAST): Promise<{ place: Place; t: BuiltApp; rx: Receiver } | null> {
-    if (dialect === 'postgres' && !(await postgresAvailable())) return null;
+  async function setup(delivery = FAST): Promise<{ place: Place; t: BuiltApp; rx: Receiver }> {
     const place = newPlace(dialect);
     cleanup.push(() => place.drop());
     const rx = await Receiver.start();
@@ -29,9 +29,8 @@ describe.each(DIALECTS)('notification delivery queue (%s)', (dialect) => {
   const rows = (t: BuiltApp, sinkId: string) => t.services.storage.db.selectFrom('deliveries').selectAll().where('sink_id', '=', sinkId).orderBy('id').execute();
   const toggle = (t: BuiltApp, on: boolean, env = 'production') => api(t, 'POST', `/api/admin/flags/f/environments/${env}/${on ? 'on' : 'off'}`);
 
-  it('retries a failing receiver with backoff, then records the success', async ({ skip }) => {
+  it('retries a failing receiver with backoff, then records the success', async () => {
     const s = await setup();
-    if (!s) return skip();
     const { t, rx } = s;
     rx.respond = (_r, n) => (n <= 2 ? { status: 503, body: { error: 'try later' } } : undefined);
     const id = await hook(t, rx, '/flaky');
@@ -50,9 +49,8 @@ describe.each(DIALECTS)('notification delivery queue (%s)', (dialect) => {
     expect(listed[0]).toMatchObject({ status: 'delivered', attempt: 3, eventType: 'feature-environment-enabled' });
   });
 
-  it('gives up after maxAttempts; a 4xx fails at once; a failed delivery can be queued again', async ({ skip }) => {
+  it('gives up after maxAttempts; a 4xx fails at once; a failed delivery can be queued again', async () => {
     const s = await setup({ ...FAST, maxAttempts: 3 });
-    if (!s) return skip();
     const { t, rx } = s;
     let down = true;
     rx.respond = (r) => (r.url === '/down' && down ? { status: 500 } : r.url === '/gone' ? { status: 410, body: 'channel_is_archived' } : undefined);
@@ -76,9 +74,8 @@ describe.each(DIALECTS)('notification delivery queue (%s)', (dialect) => {
     expect((await api(t, 'POST', `${P}/${downId}/deliveries/999999/retry`)).status).toBe(404);
   });
 
-  it('never makes a write wait for a receiver: a toggle returns while the receiver hangs for 10 s', async ({ skip }) => {
+  it('never makes a write wait for a receiver: a toggle returns while the receiver hangs for 10 s', async () => {
     const s = await setup({ ...FAST, timeoutMs: 5_000 });
-    if (!s) return skip();
     const { t, rx } = s;
     rx.respond = (r) => (r.url === '/slow' ? { hangMs: 10_000 } : undefined);
     const slowId = await hook(t, rx, '/slow');
@@ -98,9 +95,8 @@ describe.each(DIALECTS)('notification delivery queue (%s)', (dialect) => {
     expect(timedOut.last_error).toMatch(/no response within 5 s/);
   }, 30_000);
 
-  it('pending deliveries survive a restart and are sent by the next server', async ({ skip }) => {
+  it('pending deliveries survive a restart and are sent by the next server', async () => {
     const s = await setup({ ...FAST, worker: false });
-    if (!s) return skip();
     const { place, t, rx } = s;
     const id = await hook(t, rx, '/later');
     await toggle(t, true);
@@ -161,9 +157,8 @@ describe.each(DIALECTS)('notification delivery queue (%s)', (dialect) => {
     expect((await rows(t2, id)).find((r) => r.id === Number(lapsed.id))!.attempt).toBe(2);
   });
 
-  it('closing the server mid-send returns promptly and puts the delivery back, its attempt uncounted', async ({ skip }) => {
+  it('closing the server mid-send returns promptly and puts the delivery back, its attempt uncounted', async () => {
     const s = await setup({ ...FAST, timeoutMs: 5_000 });
-    if (!s) return skip();
     const { place, t, rx } = s;
     rx.respond = (_r, n) => (n === 1 ? { hangMs: 10_000 } : undefined);
     const id = await hook(t, rx, '/hang');
@@ -193,9 +188,8 @@ describe.each(DIALECTS)('notification delivery queue (%s)', (dialect) => {
     expect(DEFAULT_DELIVERY).toMatchObject({ retryDelaysMs: [5_000, 30_000, 120_000, 600_000, 3_600_000], maxAttempts: 8, timeoutMs: 5_000 });
   });
 
-  it.runIf(dialect === 'postgres')('two replicas share one queue: every delivery is sent exactly once (FOR UPDATE SKIP LOCKED)', async ({ skip }) => {
+  it.runIf(dialect === 'postgres')('two replicas share one queue: every delivery is sent exactly once (FOR UPDATE SKIP LOCKED)', async () => {
     const s = await setup({ ...FAST, pollMs: 20 });
-    if (!s) return skip();
     const { place, t, rx } = s;
     const t2 = await startServer(place, { delivery: { ...FAST, pollMs: 20 } });
     cleanup.push(() => t2.app.close());

@@ -1,22 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BuiltApp } from '../src/index.js';
-import { api, DIALECTS, postgresAvailable } from './harness.js';
+import { api } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { newPlace, Receiver, startServer, waitFor, type Place } from './sinks-helpers.js';
 
 /** Sinks against the real release engine: the events its transitions record reach Slack and Grafana as documented. */
-describe.each(DIALECTS)('notification sinks and release plans (%s)', (dialect) => {
+describeEachDialect('notification sinks and release plans', (dialect) => {
   let place: Place;
   let t: BuiltApp;
   let rx: Receiver;
-  let skip = false;
   let nextId = 500;
   const given = new Map<object, number>();
 
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     place = newPlace(dialect);
     // The guardian's own loop stays off: this test moves the plan by hand.
     t = await startServer(place, { config: { releaseCheckIntervalMs: 0 } as any });
@@ -32,8 +28,7 @@ describe.each(DIALECTS)('notification sinks and release plans (%s)', (dialect) =
     await place?.drop();
   });
 
-  it('a started and rolled-back plan draws one Grafana region and tells Slack why', async ({ skip: s }) => {
-    if (skip) return s();
+  it('a started and rolled-back plan draws one Grafana region and tells Slack why', async () => {
     const plan = await api(t, 'POST', '/api/admin/releases', { flag: 'checkout-v2', environment: 'production', template: 'canary' });
     expect(plan.status).toBe(201);
     expect((await api(t, 'POST', `/api/admin/releases/${plan.body.id}/start`, {})).status).toBe(200);

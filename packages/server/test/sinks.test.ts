@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BuiltApp } from '../src/index.js';
-import { api, DIALECTS, postgresAvailable } from './harness.js';
+import { api } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { newPlace, Receiver, startServer, verifySignature, waitFor, type Place } from './sinks-helpers.js';
 
 const P = '/api/admin/projects/shop/sinks';
 
-describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
+describeEachDialect('notification sinks', (dialect) => {
   let place: Place;
   let t: BuiltApp;
   let rx: Receiver;
-  let skip = false;
 
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     place = newPlace(dialect);
     t = await startServer(place, { secretKey: 'test-server-key-0123456789abcdef' });
     rx = await Receiver.start();
@@ -35,8 +31,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
   const at = (path: string, from = 0) => rx.requests.slice(from).filter((r) => r.url === path && !String(r.body?.type ?? '').startsWith('sink-'));
   const deliveries = async (sinkId: string, project = 'shop') => (await api(t, 'GET', `/api/admin/projects/${project}/sinks/${sinkId}/deliveries`)).body.deliveries;
 
-  it('creates a webhook sink, shows its generated secret once, and never again', async ({ skip: s }) => {
-    if (skip) return s();
+  it('creates a webhook sink, shows its generated secret once, and never again', async () => {
     const res = await api(t, 'POST', P, { name: 'audit hook', type: 'webhook', config: { url: `${rx.url}/never` }, events: ['sink-*'] });
     expect(res.status).toBe(201);
     expect(res.body.secret).toMatch(/^whsec_[A-Za-z0-9_-]{40,}$/);
@@ -58,8 +53,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${res.body.id}`);
   });
 
-  it('a flag toggle is delivered to the webhook, signed with HMAC-SHA256 over "<timestamp>.<body>"', async ({ skip: s }) => {
-    if (skip) return s();
+  it('a flag toggle is delivered to the webhook, signed with HMAC-SHA256 over "<timestamp>.<body>"', async () => {
     const created = await api(t, 'POST', P, { name: 'hook', type: 'webhook', config: { url: `${rx.url}/hook` } });
     const secret = created.body.secret as string;
     const from = rx.requests.length;
@@ -98,8 +92,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${created.body.id}`);
   });
 
-  it('filters by environment and event type (exact, prefix), and by project', async ({ skip: s }) => {
-    if (skip) return s();
+  it('filters by environment and event type (exact, prefix), and by project', async () => {
     const mk = async (name: string, body: object, project = 'shop') =>
       (await api(t, 'POST', `/api/admin/projects/${project}/sinks`, { name, type: 'webhook', config: { url: `${rx.url}/f/${name}` }, ...body })).body.id as string;
     const prodToggles = await mk('prod-toggles', { environments: ['production'], events: ['flag-environment-*'] });
@@ -134,8 +127,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'POST', '/api/admin/flags/search/revive');
   });
 
-  it('Slack gets a readable one-line summary with blocks; the URL (its secret) is never shown', async ({ skip: s }) => {
-    if (skip) return s();
+  it('Slack gets a readable one-line summary with blocks; the URL (its secret) is never shown', async () => {
     const url = `${rx.url}/services/T000/B000/slack-secret-part`;
     const created = await api(t, 'POST', P, { name: 'slack', type: 'slack', config: { url }, events: ['feature-*', 'release-*'] });
     expect(created.status).toBe(201);
@@ -162,8 +154,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${created.body.id}`);
   });
 
-  it('Datadog gets an event with its API key header, tags and alert type', async ({ skip: s }) => {
-    if (skip) return s();
+  it('Datadog gets an event with its API key header, tags and alert type', async () => {
     const created = await api(t, 'POST', P, { name: 'dd', type: 'datadog', events: ['feature-*'], config: { site: `${rx.url}/dd`, apiKey: 'dd-key-123', tags: ['team:payments'] } });
     expect(created.status).toBe(201);
     expect(created.body.config).toEqual({ site: `${rx.url}/dd`, tags: ['team:payments'] });
@@ -187,8 +178,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${created.body.id}`);
   });
 
-  it('Grafana: a region per rollout (created at start, PATCHed with timeEnd at the end), a point per decision and flag change', async ({ skip: s }) => {
-    if (skip) return s();
+  it('Grafana: a region per rollout (created at start, PATCHed with timeEnd at the end), a point per decision and flag change', async () => {
     let nextId = 100;
     rx.respond = (r) => (r.url.startsWith('/grafana/api/annotations') && r.method === 'POST' ? { body: { id: ++nextId, message: 'Annotation added' } } : undefined);
     const created = await api(t, 'POST', P, {
@@ -230,8 +220,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${created.body.id}`);
   });
 
-  it('Grafana: a rollout end waits for a start still being retried; a start and end in one write make one region', async ({ skip: s }) => {
-    if (skip) return s();
+  it('Grafana: a rollout end waits for a start still being retried; a start and end in one write make one region', async () => {
     let n = 700;
     let failStart = true;
     const given = new Map<object, number>();
@@ -269,8 +258,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${created.body.id}`);
   });
 
-  it('POST …/test sends a test event now and reports the outcome', async ({ skip: s }) => {
-    if (skip) return s();
+  it('POST …/test sends a test event now and reports the outcome', async () => {
     const ok = await api(t, 'POST', P, { name: 'testable', type: 'webhook', config: { url: `${rx.url}/test-ok` }, events: ['nothing-matches'] });
     const res = await api(t, 'POST', `${P}/${ok.body.id}/test`);
     expect(res.status).toBe(200);
@@ -293,8 +281,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${bad.body.id}`);
   });
 
-  it('updates: filters, name, secrets kept unless given, rotateSecret; audited without secrets', async ({ skip: s }) => {
-    if (skip) return s();
+  it('updates: filters, name, secrets kept unless given, rotateSecret; audited without secrets', async () => {
     const created = await api(t, 'POST', P, { name: 'g', type: 'grafana', config: { url: `${rx.url}/g`, apiKey: 'first-key' } });
     const id = created.body.id;
     const put = await api(t, 'PUT', `${P}/${id}`, { name: 'grafana main', environments: ['production'], events: ['release-*', 'feature-environment-enabled'], config: { dashboardUid: 'x1' } });
@@ -325,8 +312,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${hook.body.id}`);
   });
 
-  it('rejects bad input with problem+json and changes nothing', async ({ skip: s }) => {
-    if (skip) return s();
+  it('rejects bad input with problem+json and changes nothing', async () => {
     const good = await api(t, 'POST', P, { name: 'keep', type: 'webhook', config: { url: `${rx.url}/keep` } });
     const events = (await api(t, 'GET', '/api/admin/events')).body.total;
     const sinks = (await api(t, 'GET', P)).body.sinks.length;
@@ -371,8 +357,7 @@ describe.each(DIALECTS)('notification sinks (%s)', (dialect) => {
     await api(t, 'DELETE', `${P}/${good.body.id}`);
   });
 
-  it('deleting a sink removes its queue; deleting a project removes its sinks', async ({ skip: s }) => {
-    if (skip) return s();
+  it('deleting a sink removes its queue; deleting a project removes its sinks', async () => {
     await api(t, 'POST', '/api/admin/projects', { id: 'temp' });
     const sink = await api(t, 'POST', '/api/admin/projects/temp/sinks', { name: 'x', type: 'webhook', config: { url: `${rx.url}/temp` } });
     expect((await api(t, 'DELETE', '/api/admin/projects/temp')).status).toBe(204);

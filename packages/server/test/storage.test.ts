@@ -1,26 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestApp, DIALECTS, postgresAvailable, type TestApp } from './harness.js';
+import { createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { migrations } from '../src/storage/migrations/index.js';
 import { migrationsDone } from '../src/storage/database.js';
 import { loadFlag, loadFlags } from '../src/flags/store.js';
 
-describe.each(DIALECTS)('storage (%s)', (dialect) => {
+describeEachDialect('storage', (dialect) => {
   let t: TestApp;
-  let skip = false;
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  it('runs every migration', async ({ skip: s }) => {
-    if (skip) return s();
+  it('runs every migration', async () => {
     const db = t.services.storage.db;
     expect(await migrationsDone(t.services.storage)).toBe(true);
     const ran = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db);
@@ -34,8 +29,7 @@ describe.each(DIALECTS)('storage (%s)', (dialect) => {
     ]);
   });
 
-  it('stores dependencies on missing parents (002) and cascades a child’s rows on delete', async ({ skip: s }) => {
-    if (skip) return s();
+  it('stores dependencies on missing parents (002) and cascades a child’s rows on delete', async () => {
     const db = t.services.storage.db;
     const ts = new Date().toISOString();
     await db.insertInto('flags').values({ name: 'child', project: 'default', type: 'release', description: null, owner: null, tags: '[]', impression_data: 0, archived_at: null, created_at: ts, updated_at: ts }).execute();
@@ -56,8 +50,7 @@ describe.each(DIALECTS)('storage (%s)', (dialect) => {
     expect(await db.selectFrom('flag_environments').selectAll().execute()).toEqual([]);
   });
 
-  it('writes through the change log in one transaction: all or nothing', async ({ skip: s }) => {
-    if (skip) return s();
+  it('writes through the change log in one transaction: all or nothing', async () => {
     const db = t.services.storage.db;
     const rev = async () => Number((await db.selectFrom('environments').select('revision').where('name', '=', 'production').executeTakeFirstOrThrow()).revision);
     const before = await rev();
@@ -81,8 +74,7 @@ describe.each(DIALECTS)('storage (%s)', (dialect) => {
     expect(event).toMatchObject({ type: 'project-created', actor: 'tester', after: '{"id":"kept"}', before: null });
   });
 
-  it('loads flags in bulk with filters', async ({ skip: s }) => {
-    if (skip) return s();
+  it('loads flags in bulk with filters', async () => {
     const db = t.services.storage.db;
     const ts = new Date().toISOString();
     const flags = Array.from({ length: 30 }, (_, i) => ({

@@ -6,17 +6,17 @@
  */
 import net from 'node:net';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, createTestApp, postgresAvailable, type TestApp } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from './harness.js';
+import { describeEachDialect } from './dialects.js';
 import { createProject, putFlag, setEnabled, token } from './fixtures.js';
 import { SseClient, json } from './sse.js';
 import { streamingHub } from '../src/streaming/hub.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.each(DIALECTS)('streaming (%s)', (dialect) => {
+describeEachDialect('streaming', (dialect) => {
   let t: TestApp;
-  let skip = false;
   let base: string;
   let dev: string;
   let prod: string;
@@ -24,10 +24,6 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
   let frontDev: string;
 
   beforeAll(async () => {
-    if (dialect === 'postgres' && !(await postgresAvailable())) {
-      skip = true;
-      return;
-    }
     t = await createTestApp(dialect);
     await createProject(t, 'alpha');
     await createProject(t, 'beta');
@@ -44,13 +40,12 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     base = `http://127.0.0.1:${addr.port}`;
   });
   afterAll(async () => {
-    if (!skip) await t.close();
+    await t?.close();
   });
 
   const stream = (tok: string, headers: Record<string, string> = {}) => SseClient.open(`${base}/api/client/streaming`, { authorization: tok, ...headers });
 
-  it('hydrates on connect with the delta API’s hydration, SSE id = revision', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('hydrates on connect with the delta API’s hydration, SSE id = revision', async () => {
     const c = await stream(dev);
     try {
       expect(c.status).toBe(200);
@@ -72,8 +67,7 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     }
   });
 
-  it('pushes only what changed as unleash-updated, with increasing ids', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('pushes only what changed as unleash-updated, with increasing ids', async () => {
     const c = await stream(dev);
     try {
       const first = await c.nth(0);
@@ -99,8 +93,7 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     }
   });
 
-  it('resumes from Last-Event-ID with only the changes since (or nothing), hydrates for an unknown id', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('resumes from Last-Event-ID with only the changes since (or nothing), hydrates for an unknown id', async () => {
     const a = await stream(dev);
     const first = await a.nth(0);
     a.close();
@@ -126,8 +119,7 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     await setEnabled(t, 'stream.one', 'development', true);
   });
 
-  it('sends heartbeats', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('sends heartbeats', async () => {
     const hub = streamingHub(t.services);
     hub.configure({ heartbeatMs: 100 });
     const c = await stream(dev);
@@ -141,8 +133,7 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     }
   });
 
-  it('answers 429 problem+json with Retry-After over the connection limit', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('answers 429 problem+json with Retry-After over the connection limit', async () => {
     const hub = streamingHub(t.services);
     const held = [await stream(dev), await stream(dev)];
     await Promise.all(held.map((c) => c.nth(0)));
@@ -165,8 +156,7 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     }
   });
 
-  it('drops a client that does not read while a fast one keeps receiving', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('drops a client that does not read while a fast one keeps receiving', async () => {
     const hub = streamingHub(t.services);
     hub.configure({ maxBufferedBytes: 64 * 1024 });
     const big = Array.from({ length: 40 }, (_, i) => `big.${i}`);
@@ -215,8 +205,7 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     }
   });
 
-  it('scopes streams by environment and project', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('scopes streams by environment and project', async () => {
     const d = await stream(dev);
     const p = await stream(prod);
     const a = await stream(alphaDev);
@@ -252,8 +241,7 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     }
   });
 
-  it('sends switchyard-settings to @switchyard/sdk only', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('sends switchyard-settings to @switchyard/sdk only', async () => {
     const sy = await stream(dev, { 'unleash-sdk': 'switchyard-sdk:0.1.0' });
     const un = await stream(dev, { 'unleash-sdk': 'unleash-node-sdk:6.12.1' });
     try {
@@ -268,15 +256,13 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     }
   });
 
-  it('refuses bad tokens and token types', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('refuses bad tokens and token types', async () => {
     expect((await SseClient.open(`${base}/api/client/streaming`)).status).toBe(401);
     expect((await stream(frontDev)).status).toBe(403);
     expect((await SseClient.open(`${base}/api/frontend/streaming`, { authorization: dev })).status).toBe(403);
   });
 
-  it('frontend stream: `changed` when the token’s flags change, nothing for other environments', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('frontend stream: `changed` when the token’s flags change, nothing for other environments', async () => {
     const f = await SseClient.open(`${base}/api/frontend/streaming`, { authorization: frontDev, origin: 'http://app.example' });
     try {
       expect(f.status).toBe(200);
@@ -298,8 +284,7 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     }
   });
 
-  it('the official unleash-client in streaming mode follows changes within a second', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('the official unleash-client in streaming mode follows changes within a second', async () => {
     const unleash = new Unleash({
       url: `${base}/api/`,
       appName: 'stream-test',
@@ -339,8 +324,7 @@ describe.each(DIALECTS)('streaming (%s)', (dialect) => {
     }
   });
 
-  it('closes streams on shutdown', async (ctx) => {
-    if (skip) return ctx.skip();
+  it('closes streams on shutdown', async () => {
     const c = await stream(dev);
     await c.nth(0);
     const closing = t.app.close();
