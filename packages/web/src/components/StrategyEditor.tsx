@@ -1,10 +1,12 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, seg, type Segment, type Strategy } from '../api';
 import { useAction } from '../hooks';
 import { isIpOrCidr, percentError, splitList } from '../validation';
 import { ConstraintsEditor, constraintsValid, fromDraft, toDraft, type ConstraintDraft } from './ConstraintsEditor';
 import { VariantsEditor, fromVariantDraft, toVariantDraft, variantsValid, STICKINESS, type VariantDraft } from './VariantsEditor';
-import { Field, ProblemMessage } from './ui';
+import { FormFooter } from './FormFooter';
+import { Field } from './ui';
+import { focusFirstInvalid, useCheckedSubmit } from './useCheckedSubmit';
 
 export const STRATEGY_LABELS: Record<string, string> = {
   flexibleRollout: 'Gradual rollout',
@@ -128,9 +130,7 @@ export function StrategyEditor({
   onCancel: () => void;
 }) {
   const [d, setD] = useState<Draft>(() => toStrategyDraft(strategy, flagName));
-  const [tried, setTried] = useState(false);
   const set = (patch: Partial<Draft>) => setD((x) => ({ ...x, ...patch }));
-  const errors = paramErrors(d, tried);
   const usable = segments.filter((s) => s.project === null || s.project === project);
 
   const save = useAction(async () => {
@@ -149,17 +149,12 @@ export function StrategyEditor({
     onSaved();
   });
 
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setTried(true);
-    const ok = Object.keys(paramErrors(d, true)).length === 0 && constraintsValid(d.constraints) && variantsValid(d.variants);
-    if (!ok) {
-      // Focus the first field that says what is wrong.
-      requestAnimationFrame(() => (document.querySelector('dialog [aria-invalid="true"]') as HTMLElement | null)?.focus());
-      return;
-    }
-    void save.run();
-  };
+  const { tried, submit } = useCheckedSubmit(
+    () => Object.keys(paramErrors(d, true)).length === 0 && constraintsValid(d.constraints) && variantsValid(d.variants),
+    save.run,
+    focusFirstInvalid,
+  );
+  const errors = paramErrors(d, tried);
 
   const types = MODERN.includes(d.name) ? MODERN : [...MODERN, d.name];
   const stickinessChoices = [...new Set([...STICKINESS, d.stickiness])];
@@ -276,15 +271,7 @@ export function StrategyEditor({
         <input type="checkbox" checked={d.disabled} onChange={(e) => set({ disabled: e.target.checked })} /> Paused (kept, but not sent to SDKs)
       </label>
 
-      <ProblemMessage error={save.error} />
-      <div className="actions">
-        <button type="submit" disabled={save.pending}>
-          {save.pending ? 'Saving…' : strategy ? 'Save strategy' : 'Add strategy'}
-        </button>
-        <button type="button" className="button-secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter action={save} submitLabel={strategy ? 'Save strategy' : 'Add strategy'} onCancel={onCancel} />
     </form>
   );
 }

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { query, type AuditEvent, type Environment } from '../api';
 import { EventList, KNOWN_EVENT_TYPES, describeType } from '../components/EventList';
+import { SelectField, environmentChoices } from '../components/SelectField';
 import { Empty, Field, Loading, ProblemMessage, useTitle } from '../components/ui';
 import { useApi } from '../hooks';
 import { setQuery, useLocation } from '../router';
@@ -62,30 +63,20 @@ export function AuditPage() {
         <Field label="User">
           {(p) => <input {...p} value={draft.actor} placeholder="token name, as shown after “by”" onChange={(e) => setDraft({ ...draft, actor: e.target.value })} />}
         </Field>
-        <Field label="Type">
-          {(p) => (
-            <select {...p} value={draft.type} onChange={(e) => setDraft({ ...draft, type: e.target.value })}>
-              <option value="">Any change</option>
-              {KNOWN_EVENT_TYPES.map((t) => (
-                <option key={t} value={t}>
-                  {describeType(t)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Environment">
-          {(p) => (
-            <select {...p} value={draft.environment} onChange={(e) => setDraft({ ...draft, environment: e.target.value })}>
-              <option value="">Any</option>
-              {(envs.data?.environments ?? []).map((x) => (
-                <option key={x.name} value={x.name}>
-                  {x.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField
+          label="Type"
+          value={draft.type}
+          onChange={(type) => setDraft({ ...draft, type })}
+          anyLabel="Any change"
+          choices={KNOWN_EVENT_TYPES.map((t) => ({ value: t, label: describeType(t) }))}
+        />
+        <SelectField
+          label="Environment"
+          value={draft.environment}
+          onChange={(environment) => setDraft({ ...draft, environment })}
+          anyLabel="Any"
+          choices={environmentChoices(envs.data?.environments)}
+        />
         <Field label="From">{(p) => <input {...p} type="datetime-local" value={sinceLocal} onChange={(e) => setSinceLocal(e.target.value)} />}</Field>
         <Field label="To" error={rangeError}>
           {(p) => <input {...p} type="datetime-local" value={untilLocal} onChange={(e) => setUntilLocal(e.target.value)} />}

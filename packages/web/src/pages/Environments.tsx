@@ -1,93 +1,54 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, ENVIRONMENT_TYPES, type Environment, type EnvironmentType } from '../api';
-import { Badge, ConfirmButton, Dialog, Field, Loading, ProblemMessage, Time, useFlash, useTitle } from '../components/ui';
-import { useAction, useApi } from '../hooks';
+import { FormFooter } from '../components/FormFooter';
+import { EditDialog, ResourcePage } from '../components/ResourcePage';
+import { ResourceTable, RowActions } from '../components/ResourceTable';
+import { SelectField } from '../components/SelectField';
+import { Badge, Field, Time, useTitle } from '../components/ui';
+import { useCheckedSubmit } from '../components/useCheckedSubmit';
+import { useResourceList } from '../components/useResourceList';
+import { useAction } from '../hooks';
 import { environmentNameError } from '../validation';
 
 export function EnvironmentsPage() {
   useTitle('Environments');
-  const envs = useApi<{ environments: Environment[] }>('/api/admin/environments');
-  const [editing, setEditing] = useState<Environment | 'new' | null>(null);
-  const [flash, say] = useFlash();
-  const remove = useAction(async (e: Environment) => {
-    await api.del(`/api/admin/environments/${encodeURIComponent(e.name)}`);
-    await envs.reload();
-    say(`Environment "${e.name}" deleted.`);
+  const envs = useResourceList<Environment, 'environments'>({
+    path: '/api/admin/environments',
+    key: 'environments',
+    deletePath: (e) => `/api/admin/environments/${encodeURIComponent(e.name)}`,
+    deleted: (e) => `Environment "${e.name}" deleted.`,
   });
   return (
-    <div className="page">
-      <div className="page-header">
-        <div>
-          <h1>Environments</h1>
-          <p className="muted">Each flag has its own on/off state and strategies per environment; SDK tokens read one environment.</p>
-        </div>
-        <button type="button" onClick={() => setEditing('new')}>
-          New environment
-        </button>
-      </div>
-      {flash}
-      <ProblemMessage error={envs.error ?? remove.error} onDismiss={remove.error ? () => remove.setError(undefined) : undefined} />
-      {!envs.data ? (
-        envs.error ? null : <Loading />
-      ) : (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col" className="num">
-                Order
-              </th>
-              <th scope="col" className="num">
-                Revision
-              </th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {envs.data.environments.map((e) => (
-              <tr key={e.name}>
-                <td className="mono strong">{e.name}</td>
-                <td>
-                  <Badge tone={e.type === 'production' ? 'warn' : 'neutral'}>{e.type}</Badge>
-                </td>
-                <td className="num">{e.sortOrder}</td>
-                <td className="num" title="Bumped by every change SDKs in this environment see">
-                  {e.revision}
-                </td>
-                <td>
-                  <Time iso={e.createdAt} />
-                </td>
-                <td className="row-actions">
-                  <button type="button" className="button-secondary small" onClick={() => setEditing(e)} aria-label={`Edit environment ${e.name}`}>
-                    Edit
-                  </button>
-                  <ConfirmButton className="button-secondary small" confirmLabel={`Delete ${e.name} and its flag configuration`} onConfirm={() => void remove.run(e)}>
-                    Delete…
-                  </ConfirmButton>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <Dialog title={editing === 'new' ? 'New environment' : 'Edit environment'} open={editing !== null} onClose={() => setEditing(null)}>
-        {editing !== null ? (
-          <EnvironmentForm
-            env={editing === 'new' ? undefined : editing}
-            onSaved={(e) => {
-              setEditing(null);
-              void envs.reload();
-              say(`Environment "${e.name}" saved.`);
-            }}
-            onCancel={() => setEditing(null)}
+    <ResourcePage
+      title="Environments"
+      description="Each flag has its own on/off state and strategies per environment; SDK tokens read one environment."
+      newLabel="New environment"
+      state={envs}
+    >
+      <ResourceTable
+        rows={envs.rows}
+        failed={!!envs.loadError}
+        rowKey={(e) => e.name}
+        columns={[
+          { header: 'Name', className: 'mono strong', cell: (e) => e.name },
+          { header: 'Type', cell: (e) => <Badge tone={e.type === 'production' ? 'warn' : 'neutral'}>{e.type}</Badge> },
+          { header: 'Order', numeric: true, cell: (e) => e.sortOrder },
+          { header: 'Revision', numeric: true, title: 'Bumped by every change SDKs in this environment see', cell: (e) => e.revision },
+          { header: 'Created', cell: (e) => <Time iso={e.createdAt} /> },
+        ]}
+        actions={(e) => (
+          <RowActions
+            onEdit={() => envs.setEditing(e)}
+            editLabel={`Edit environment ${e.name}`}
+            onDelete={() => void envs.remove.run(e)}
+            confirmLabel={`Delete ${e.name} and its flag configuration`}
           />
-        ) : null}
-      </Dialog>
-    </div>
+        )}
+      />
+      <EditDialog state={envs} newTitle="New environment" editTitle="Edit environment">
+        {(env) => <EnvironmentForm env={env} onSaved={(e) => envs.saved(`Environment "${e.name}" saved.`)} onCancel={() => envs.setEditing(null)} />}
+      </EditDialog>
+    </ResourcePage>
   );
 }
 
@@ -95,8 +56,6 @@ function EnvironmentForm({ env, onSaved, onCancel }: { env?: Environment; onSave
   const [name, setName] = useState(env?.name ?? '');
   const [type, setType] = useState<EnvironmentType>(env?.type ?? 'development');
   const [sortOrder, setSortOrder] = useState(env ? String(env.sortOrder) : '');
-  const [tried, setTried] = useState(false);
-  const nameError = env ? null : name === '' && !tried ? null : environmentNameError(name);
   const orderError = sortOrder !== '' && !/^-?\d{1,7}$/.test(sortOrder.trim()) ? 'A whole number.' : null;
   const save = useAction(async () => {
     const order = sortOrder.trim() === '' ? {} : { sortOrder: Number(sortOrder) };
@@ -105,42 +64,20 @@ function EnvironmentForm({ env, onSaved, onCancel }: { env?: Environment; onSave
       : await api.post<Environment>('/api/admin/environments', { name, type, ...order });
     onSaved(saved);
   });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setTried(true);
-    if ((!env && environmentNameError(name)) || orderError) return;
-    void save.run();
-  };
+  const { tried, submit } = useCheckedSubmit(() => (!!env || !environmentNameError(name)) && !orderError, save.run);
+  const nameError = env ? null : name === '' && !tried ? null : environmentNameError(name);
   return (
     <form onSubmit={submit} noValidate>
       <Field label="Name" error={nameError} help={env ? 'The name cannot change.' : 'e.g. staging or eu-production'}>
         {(p) => <input {...p} value={name} disabled={!!env} onChange={(e) => setName(e.target.value)} autoFocus={!env} autoComplete="off" />}
       </Field>
       <div className="grid-2">
-        <Field label="Type">
-          {(p) => (
-            <select {...p} value={type} onChange={(e) => setType(e.target.value as EnvironmentType)}>
-              {ENVIRONMENT_TYPES.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField label="Type" value={type} onChange={(v) => setType(v as EnvironmentType)} choices={ENVIRONMENT_TYPES} />
         <Field label="Order" error={orderError} help="Position in lists (optional).">
           {(p) => <input {...p} inputMode="numeric" value={sortOrder} onChange={(e) => setSortOrder(e.target.value)} />}
         </Field>
       </div>
-      <ProblemMessage error={save.error} />
-      <div className="actions">
-        <button type="submit" disabled={save.pending}>
-          {save.pending ? 'Saving…' : 'Save environment'}
-        </button>
-        <button type="button" className="button-secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter action={save} submitLabel="Save environment" onCancel={onCancel} />
     </form>
   );
 }

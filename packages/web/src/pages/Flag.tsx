@@ -1,15 +1,18 @@
 import { useState, type FormEvent } from 'react';
 import { api, FLAG_TYPES, seg, type AuditEvent, type Flag, type FlagEnvironment, type Project, type Segment, type Strategy } from '../api';
 import { EventList } from '../components/EventList';
+import { ConstraintList } from '../components/ConstraintList';
+import { FormFooter } from '../components/FormFooter';
+import { SelectField, projectChoices } from '../components/SelectField';
 import { StrategyEditor, STRATEGY_LABELS } from '../components/StrategyEditor';
 import { VariantsEditor, fromVariantDraft, shares, toVariantDraft, variantsValid, type VariantDraft } from '../components/VariantsEditor';
 import { Badge, ConfirmButton, Dialog, Empty, Field, Loading, ProblemMessage, Switch, Tabs, Time, useFlash, useTitle } from '../components/ui';
+import { useCheckedSubmit } from '../components/useCheckedSubmit';
 import { useFlagIndex } from '../flagIndex';
 import { useAction, useApi } from '../hooks';
 import { Link, navigate, setQuery, useLocation } from '../router';
 import { STALE_HELP, staleDays } from '../stale';
 import { splitList } from '../validation';
-import { describeConstraint } from '../components/describe';
 
 type Tab = 'environments' | 'dependencies' | 'settings' | 'history';
 
@@ -266,15 +269,7 @@ function StrategySummary({ strategy: s, segments, index }: { strategy: Strategy;
       {s.name === 'userWithId' ? <div className="small">users: {p.userIds}</div> : null}
       {s.name === 'remoteAddress' ? <div className="small">IPs: {p.IPs}</div> : null}
       {s.name === 'applicationHostname' ? <div className="small">hosts: {p.hostNames}</div> : null}
-      {s.constraints.length ? (
-        <ul className="constraint-list">
-          {s.constraints.map((c, i) => (
-            <li key={i}>
-              <code>{describeConstraint(c)}</code>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      {s.constraints.length ? <ConstraintList constraints={s.constraints} /> : null}
       {s.segments.length ? (
         <div className="small">
           segments:{' '}
@@ -308,17 +303,11 @@ function VariantSummary({ variants }: { variants: { name: string; weight?: numbe
 
 function FlagVariantsForm({ flag, env, onSaved, onCancel }: { flag: Flag; env: FlagEnvironment; onSaved: () => void; onCancel: () => void }) {
   const [drafts, setDrafts] = useState<VariantDraft[]>(() => env.variants.map(toVariantDraft));
-  const [tried, setTried] = useState(false);
   const save = useAction(async () => {
     await api.put(`/api/admin/flags/${seg(flag.name)}/environments/${seg(env.name)}/variants`, { variants: drafts.map(fromVariantDraft) });
     onSaved();
   });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setTried(true);
-    if (!variantsValid(drafts)) return;
-    void save.run();
-  };
+  const { tried, submit } = useCheckedSubmit(() => variantsValid(drafts), save.run);
   const w = shares(drafts);
   return (
     <form onSubmit={submit} noValidate>
@@ -326,15 +315,7 @@ function FlagVariantsForm({ flag, env, onSaved, onCancel }: { flag: Flag; env: F
         Served to everyone the flag is on for, unless the matching strategy has variants of its own. Weights are out of 100 % ({w.map((x) => x / 10).join(' + ') || '0'}).
       </p>
       <VariantsEditor value={drafts} onChange={setDrafts} showErrors={tried} />
-      <ProblemMessage error={save.error} />
-      <div className="actions">
-        <button type="submit" disabled={save.pending}>
-          {save.pending ? 'Saving…' : 'Save variants'}
-        </button>
-        <button type="button" className="button-secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter action={save} submitLabel="Save variants" onCancel={onCancel} />
     </form>
   );
 }
@@ -452,28 +433,13 @@ function Settings({ flag, onSaved }: { flag: Flag; onSaved: () => void }) {
     <form onSubmit={submit} noValidate className="settings">
       <Field label="Description">{(p) => <textarea {...p} rows={3} maxLength={2000} value={d.description} onChange={(e) => setD({ ...d, description: e.target.value })} />}</Field>
       <div className="grid-3">
-        <Field label="Type">
-          {(p) => (
-            <select {...p} value={d.type} onChange={(e) => setD({ ...d, type: e.target.value })}>
-              {FLAG_TYPES.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Project">
-          {(p) => (
-            <select {...p} value={d.project} onChange={(e) => setD({ ...d, project: e.target.value })}>
-              {(projects.data?.projects ?? [{ id: flag.project, name: flag.project } as Project]).map((x) => (
-                <option key={x.id} value={x.id}>
-                  {x.name || x.id}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField label="Type" value={d.type} onChange={(type) => setD({ ...d, type })} choices={FLAG_TYPES} />
+        <SelectField
+          label="Project"
+          value={d.project}
+          onChange={(project) => setD({ ...d, project })}
+          choices={projectChoices(projects.data?.projects ?? [{ id: flag.project, name: flag.project } as Project])}
+        />
         <Field label="Owner">{(p) => <input {...p} value={d.owner} maxLength={255} onChange={(e) => setD({ ...d, owner: e.target.value })} />}</Field>
       </div>
       <Field label="Tags" help="Comma-separated." error={badTag ? 'A tag has at most 100 characters.' : null}>

@@ -1,6 +1,10 @@
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState } from 'react';
 import { api, FLAG_TYPES, query, type Environment, type Flag, type Project } from '../api';
+import { FormFooter } from '../components/FormFooter';
+import { SearchFilter } from '../components/SearchFilter';
+import { SelectField, projectChoices } from '../components/SelectField';
 import { Badge, Dialog, Empty, Field, Loading, ProblemMessage, Time, useTitle } from '../components/ui';
+import { useCheckedSubmit } from '../components/useCheckedSubmit';
 import { useAction, useApi, useHotkey } from '../hooks';
 import { Link, navigate, setQuery, useLocation } from '../router';
 import { STALE_HELP, isStale, staleDays } from '../stale';
@@ -56,43 +60,10 @@ export function FlagsPage() {
       </div>
 
       <form className="filters" role="search" aria-label="Filter flags" onSubmit={(e) => e.preventDefault()}>
-        <Field label="Project">
-          {(p) => (
-            <select {...p} value={project} onChange={(e) => setQuery({ project: e.target.value })}>
-              <option value="">All projects</option>
-              {(projects.data?.projects ?? []).map((x) => (
-                <option key={x.id} value={x.id}>
-                  {x.name || x.id}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Name contains">{(p) => <input {...p} type="search" value={text} onChange={(e) => setQuery({ q: e.target.value })} placeholder="filter…" />}</Field>
-        <Field label="Type">
-          {(p) => (
-            <select {...p} value={type} onChange={(e) => setQuery({ type: e.target.value })}>
-              <option value="">Any type</option>
-              {FLAG_TYPES.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Tag">
-          {(p) => (
-            <select {...p} value={tag} onChange={(e) => setQuery({ tag: e.target.value })}>
-              <option value="">Any tag</option>
-              {allTags.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField label="Project" value={project} onChange={(v) => setQuery({ project: v })} anyLabel="All projects" choices={projectChoices(projects.data?.projects)} />
+        <SearchFilter label="Name contains" value={text} />
+        <SelectField label="Type" value={type} onChange={(v) => setQuery({ type: v })} anyLabel="Any type" choices={FLAG_TYPES} />
+        <SelectField label="Tag" value={tag} onChange={(v) => setQuery({ tag: v })} anyLabel="Any tag" choices={allTags} />
         <Field label="State in">
           {(p) => (
             <div className="inline">
@@ -248,8 +219,6 @@ function CreateFlagForm({
   const [owner, setOwner] = useState('');
   const [tags, setTags] = useState('');
   const [impressionData, setImpressionData] = useState(false);
-  const [tried, setTried] = useState(false);
-  const nameError = name === '' && !tried ? null : flagNameError(name) ?? (existing.includes(name) ? `A flag named "${name}" already exists.` : null);
   const badTag = splitList(tags).find((t) => t.length > 100);
   const create = useAction(async () =>
     onCreated(
@@ -264,43 +233,20 @@ function CreateFlagForm({
       }),
     ),
   );
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setTried(true);
-    if (flagNameError(name) || badTag) {
-      (document.querySelector('dialog [aria-invalid="true"]') as HTMLElement | null)?.focus();
-      return;
-    }
-    void create.run();
-  };
+  const { tried, submit } = useCheckedSubmit(
+    () => !flagNameError(name) && !badTag,
+    create.run,
+    () => (document.querySelector('dialog [aria-invalid="true"]') as HTMLElement | null)?.focus(),
+  );
+  const nameError = name === '' && !tried ? null : flagNameError(name) ?? (existing.includes(name) ? `A flag named "${name}" already exists.` : null);
   return (
     <form onSubmit={submit} noValidate>
       <Field label="Name" error={nameError} help="Used in code, e.g. checkout.new-flow. No spaces or slashes.">
         {(p) => <input {...p} name="name" value={name} onChange={(e) => setName(e.target.value)} autoFocus autoComplete="off" spellCheck={false} />}
       </Field>
       <div className="grid-2">
-        <Field label="Project">
-          {(p) => (
-            <select {...p} value={project} onChange={(e) => setProject(e.target.value)}>
-              {(projects.length ? projects : [{ id: 'default', name: 'Default' } as Project]).map((x) => (
-                <option key={x.id} value={x.id}>
-                  {x.name || x.id}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Type">
-          {(p) => (
-            <select {...p} name="type" value={type} onChange={(e) => setType(e.target.value)}>
-              {FLAG_TYPES.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField label="Project" value={project} onChange={setProject} choices={projectChoices(projects.length ? projects : [{ id: 'default', name: 'Default' } as Project])} />
+        <SelectField label="Type" name="type" value={type} onChange={setType} choices={FLAG_TYPES} />
       </div>
       <Field label="Description">{(p) => <textarea {...p} rows={2} maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} />}</Field>
       <div className="grid-2">
@@ -313,15 +259,7 @@ function CreateFlagForm({
         <input type="checkbox" checked={impressionData} onChange={(e) => setImpressionData(e.target.checked)} /> Impression data (SDKs emit an event on
         every evaluation)
       </label>
-      <ProblemMessage error={create.error} />
-      <div className="actions">
-        <button type="submit" disabled={create.pending}>
-          {create.pending ? 'Creating…' : 'Create flag'}
-        </button>
-        <button type="button" className="button-secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter action={create} submitLabel="Create flag" pendingLabel="Creating…" onCancel={onCancel} />
     </form>
   );
 }

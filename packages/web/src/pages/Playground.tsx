@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, type Environment, type PlaygroundResult, type Project, type Reason } from '../api';
 import { newKey } from '../components/ConstraintsEditor';
+import { SelectField, projectChoices } from '../components/SelectField';
 import { Badge, Empty, Field, ProblemMessage, useTitle } from '../components/ui';
 import { useAction, useApi } from '../hooks';
 import { Link } from '../router';
@@ -158,18 +159,7 @@ export function PlaygroundPage() {
               </p>
             ) : null}
           </fieldset>
-          <Field label="Project">
-            {(p) => (
-              <select {...p} value={project} onChange={(e) => setProject(e.target.value)}>
-                <option value="">All projects</option>
-                {(projects.data?.projects ?? []).map((x) => (
-                  <option key={x.id} value={x.id}>
-                    {x.name || x.id}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField label="Project" value={project} onChange={setProject} anyLabel="All projects" choices={projectChoices(projects.data?.projects)} />
         </div>
         <div className="actions">
           <button type="submit" disabled={run.pending}>

@@ -1,6 +1,9 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { api, type Environment, type Flag, type Segment } from '../api';
-import { Badge, Field, ProblemMessage } from '../components/ui';
+import { Badge, Field } from '../components/ui';
+import { FormFooter } from '../components/FormFooter';
+import { SelectField, environmentChoices } from '../components/SelectField';
+import { focusFirstInvalid } from '../components/useCheckedSubmit';
 import { useAction } from '../hooks';
 import { describeStrategy, durationError, fmtAlpha, fmtDuration, minTraffic, parseDuration, rollbackWords, type Plan, type Template } from '../components/releases';
 
@@ -85,7 +88,7 @@ export function CreatePlanForm({
     e?.preventDefault();
     setTried(true);
     if (invalid) {
-      requestAnimationFrame(() => (document.querySelector('dialog [aria-invalid="true"]') as HTMLElement | null)?.focus());
+      focusFirstInvalid();
       return;
     }
     void create.run(start);
@@ -111,17 +114,7 @@ export function CreatePlanForm({
             </>
           )}
         </Field>
-        <Field label="Environment" error={envError}>
-          {(p) => (
-            <select {...p} name="environment" value={environment} onChange={(e) => setEnvironment(e.target.value)}>
-              {environments.map((x) => (
-                <option key={x.name} value={x.name}>
-                  {x.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField label="Environment" error={envError} name="environment" value={environment} onChange={setEnvironment} choices={environmentChoices(environments)} />
       </div>
 
       <fieldset className="template-picker" aria-invalid={templateError ? true : undefined}>
@@ -205,18 +198,11 @@ export function CreatePlanForm({
         </Field>
       </div>
 
-      <ProblemMessage error={create.error} />
-      <div className="actions">
-        <button type="submit" disabled={create.pending}>
-          {create.pending ? 'Creating…' : 'Create and start'}
-        </button>
+      <FormFooter action={create} submitLabel="Create and start" pendingLabel="Creating…" onCancel={onCancel}>
         <button type="button" className="button-secondary" disabled={create.pending} onClick={() => submit(false)()}>
           Save as draft
         </button>
-        <button type="button" className="button-secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      </FormFooter>
     </form>
   );
 }

@@ -5,6 +5,8 @@ import { Badge, Dialog, Empty, Field, Loading, ProblemMessage, Time, useTitle } 
 import { useApi, useHotkey } from '../hooks';
 import { Link, navigate, setQuery, useLocation } from '../router';
 import { PLAN_STATES, STATE_TONE, fmtE, stateLabel, usePlanStream, type Plan, type Template } from '../components/releases';
+import { SearchFilter } from '../components/SearchFilter';
+import { SelectField, environmentChoices, projectChoices } from '../components/SelectField';
 import { CreatePlanForm } from './ReleaseCreate';
 import { LiveBadge } from './Release';
 
@@ -67,30 +69,8 @@ export function ReleasesPage() {
       </div>
 
       <form className="filters" role="search" aria-label="Filter release plans" onSubmit={(e) => e.preventDefault()}>
-        <Field label="Project">
-          {(p) => (
-            <select {...p} value={project} onChange={(e) => setQuery({ project: e.target.value })}>
-              <option value="">All projects</option>
-              {(projects.data?.projects ?? []).map((x) => (
-                <option key={x.id} value={x.id}>
-                  {x.name || x.id}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Environment">
-          {(p) => (
-            <select {...p} value={environment} onChange={(e) => setQuery({ env: e.target.value })}>
-              <option value="">All environments</option>
-              {(envs.data?.environments ?? []).map((x) => (
-                <option key={x.name} value={x.name}>
-                  {x.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField label="Project" value={project} onChange={(v) => setQuery({ project: v })} anyLabel="All projects" choices={projectChoices(projects.data?.projects)} />
+        <SelectField label="Environment" value={environment} onChange={(v) => setQuery({ env: v })} anyLabel="All environments" choices={environmentChoices(envs.data?.environments)} />
         <Field label="State">
           {(p) => (
             <select {...p} value={state} onChange={(e) => setQuery({ state: e.target.value === 'all' ? '' : e.target.value })}>
@@ -104,7 +84,7 @@ export function ReleasesPage() {
             </select>
           )}
         </Field>
-        <Field label="Flag contains">{(p) => <input {...p} type="search" value={text} onChange={(e) => setQuery({ q: e.target.value })} placeholder="filter…" />}</Field>
+        <SearchFilter label="Flag contains" value={text} />
       </form>
 
       <ProblemMessage error={list.error} />

@@ -1,90 +1,59 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useRef, useState } from 'react';
 import { api, type ApiToken, type Environment, type Project } from '../api';
-import { Badge, ConfirmButton, Dialog, Field, Loading, ProblemMessage, Time, useFlash, useTitle } from '../components/ui';
+import { FormFooter } from '../components/FormFooter';
+import { EditDialog, ResourcePage } from '../components/ResourcePage';
+import { ResourceTable, RowActions } from '../components/ResourceTable';
+import { SelectField, environmentChoices } from '../components/SelectField';
+import { Badge, Dialog, Field, Time, useTitle } from '../components/ui';
+import { useCheckedSubmit } from '../components/useCheckedSubmit';
+import { useResourceList } from '../components/useResourceList';
 import { useAction, useApi } from '../hooks';
 
 export function TokensPage() {
   useTitle('API tokens');
-  const tokens = useApi<{ tokens: ApiToken[] }>('/api/admin/tokens');
-  const [creating, setCreating] = useState(false);
-  const [secret, setSecret] = useState<{ secret: string; token: ApiToken } | null>(null);
-  const [flash, say] = useFlash();
-  const remove = useAction(async (t: ApiToken) => {
-    await api.del(`/api/admin/tokens/${encodeURIComponent(t.id)}`);
-    await tokens.reload();
-    say(`Token "${t.name}" revoked.`);
+  const tokens = useResourceList<ApiToken, 'tokens'>({
+    path: '/api/admin/tokens',
+    key: 'tokens',
+    deletePath: (t) => `/api/admin/tokens/${encodeURIComponent(t.id)}`,
+    deleted: (t) => `Token "${t.name}" revoked.`,
   });
+  const [secret, setSecret] = useState<{ secret: string; token: ApiToken } | null>(null);
   return (
-    <div className="page">
-      <div className="page-header">
-        <div>
-          <h1>API tokens</h1>
-          <p className="muted">
-            Backend tokens for server SDKs, frontend tokens for browser and mobile apps (frontend API), admin tokens for the CLI, scripts and this UI. Secrets are shown once, when created.
-          </p>
-        </div>
-        <button type="button" onClick={() => setCreating(true)}>
-          New token
-        </button>
-      </div>
-      {flash}
-      <ProblemMessage error={tokens.error ?? remove.error} onDismiss={remove.error ? () => remove.setError(undefined) : undefined} />
-      {!tokens.data ? (
-        tokens.error ? null : <Loading />
-      ) : (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col">Environment</th>
-              <th scope="col">Projects</th>
-              <th scope="col">Created</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.data.tokens.map((t) => (
-              <tr key={t.id}>
-                <td>{t.name}</td>
-                <td>
-                  <Badge tone={t.type === 'admin' ? 'warn' : 'neutral'}>{t.type}</Badge>
-                </td>
-                <td className="mono">{t.environment === '*' ? 'all' : t.environment}</td>
-                <td>{t.projects.includes('*') ? <span className="muted">all</span> : t.projects.join(', ')}</td>
-                <td>
-                  <Time iso={t.createdAt} />
-                </td>
-                <td>{t.expiresAt ? <Time iso={t.expiresAt} /> : <span className="muted">never</span>}</td>
-                <td className="row-actions">
-                  <ConfirmButton className="button-secondary small" confirmLabel="Revoke" onConfirm={() => void remove.run(t)}>
-                    Revoke…
-                  </ConfirmButton>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <Dialog title="New API token" open={creating} onClose={() => setCreating(false)}>
-        {creating ? (
+    <ResourcePage
+      title="API tokens"
+      description="Backend tokens for server SDKs, frontend tokens for browser and mobile apps (frontend API), admin tokens for the CLI, scripts and this UI. Secrets are shown once, when created."
+      newLabel="New token"
+      state={tokens}
+    >
+      <ResourceTable
+        rows={tokens.rows}
+        failed={!!tokens.loadError}
+        rowKey={(t) => t.id}
+        columns={[
+          { header: 'Name', cell: (t) => t.name },
+          { header: 'Type', cell: (t) => <Badge tone={t.type === 'admin' ? 'warn' : 'neutral'}>{t.type}</Badge> },
+          { header: 'Environment', className: 'mono', cell: (t) => (t.environment === '*' ? 'all' : t.environment) },
+          { header: 'Projects', cell: (t) => (t.projects.includes('*') ? <span className="muted">all</span> : t.projects.join(', ')) },
+          { header: 'Created', cell: (t) => <Time iso={t.createdAt} /> },
+          { header: 'Expires', cell: (t) => (t.expiresAt ? <Time iso={t.expiresAt} /> : <span className="muted">never</span>) },
+        ]}
+        actions={(t) => <RowActions onDelete={() => void tokens.remove.run(t)} deleteText="Revoke…" confirmLabel="Revoke" />}
+      />
+      <EditDialog state={tokens} newTitle="New API token">
+        {() => (
           <TokenForm
             onCreated={(created) => {
-              setCreating(false);
+              tokens.saved();
               setSecret(created);
-              void tokens.reload();
             }}
-            onCancel={() => setCreating(false)}
+            onCancel={() => tokens.setEditing(null)}
           />
-        ) : null}
-      </Dialog>
+        )}
+      </EditDialog>
       <Dialog title="Copy the secret now" open={secret !== null} onClose={() => setSecret(null)}>
         {secret ? <SecretOnce secret={secret.secret} token={secret.token} onDone={() => setSecret(null)} /> : null}
       </Dialog>
-    </div>
+    </ResourcePage>
   );
 }
 
@@ -125,8 +94,6 @@ function TokenForm({ onCreated, onCancel }: { onCreated: (r: { secret: string; t
   const [environment, setEnvironment] = useState('');
   const [picked, setPicked] = useState<string[]>([]);
   const [expires, setExpires] = useState('');
-  const [tried, setTried] = useState(false);
-  const envError = type !== 'admin' && tried && !environment ? 'Pick the environment this token reads.' : null;
   const expiresError = expires && Date.parse(expires) <= Date.now() ? 'Pick a time in the future (or leave empty for a token that never expires).' : null;
   const create = useAction(async () =>
     onCreated(
@@ -139,12 +106,8 @@ function TokenForm({ onCreated, onCancel }: { onCreated: (r: { secret: string; t
       }),
     ),
   );
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setTried(true);
-    if ((type !== 'admin' && !environment) || expiresError) return;
-    void create.run();
-  };
+  const { tried, submit } = useCheckedSubmit(() => (type === 'admin' || !!environment) && !expiresError, create.run);
+  const envError = type !== 'admin' && tried && !environment ? 'Pick the environment this token reads.' : null;
   return (
     <form onSubmit={submit} noValidate>
       <Field label="Name" help="Who uses it, e.g. checkout-service.">
@@ -160,18 +123,15 @@ function TokenForm({ onCreated, onCancel }: { onCreated: (r: { secret: string; t
             </select>
           )}
         </Field>
-        <Field label="Environment" error={envError}>
-          {(p) => (
-            <select {...p} value={type === 'admin' ? '' : environment} disabled={type === 'admin'} onChange={(e) => setEnvironment(e.target.value)}>
-              <option value="">{type === 'admin' ? 'all (admin)' : 'Pick one…'}</option>
-              {(envs.data?.environments ?? []).map((x) => (
-                <option key={x.name} value={x.name}>
-                  {x.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField
+          label="Environment"
+          error={envError}
+          value={type === 'admin' ? '' : environment}
+          disabled={type === 'admin'}
+          onChange={setEnvironment}
+          anyLabel={type === 'admin' ? 'all (admin)' : 'Pick one…'}
+          choices={environmentChoices(envs.data?.environments)}
+        />
       </div>
       {type !== 'admin' ? (
         <fieldset className="checks">
@@ -187,15 +147,7 @@ function TokenForm({ onCreated, onCancel }: { onCreated: (r: { secret: string; t
       <Field label="Expires (optional)" error={expiresError}>
         {(p) => <input {...p} type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} />}
       </Field>
-      <ProblemMessage error={create.error} />
-      <div className="actions">
-        <button type="submit" disabled={create.pending}>
-          {create.pending ? 'Creating…' : 'Create token'}
-        </button>
-        <button type="button" className="button-secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter action={create} submitLabel="Create token" pendingLabel="Creating…" onCancel={onCancel} />
     </form>
   );
 }
