@@ -1,4 +1,5 @@
 export * from './types.js';
+export { OPERATORS } from './operators.js';
 export { compile, type CompileOptions, type ImpressionEvent } from './compile.js';
 export { applyDelta, type DeltaEvent } from './delta.js';
 export { murmur3 } from './murmur3.js';

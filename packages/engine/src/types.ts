@@ -3,13 +3,9 @@
  * context. These shapes are the contract between server, SDK and engine.
  */
 
-export type Operator =
-  | 'IN' | 'NOT_IN'
-  | 'STR_CONTAINS' | 'STR_STARTS_WITH' | 'STR_ENDS_WITH'
-  | 'NUM_EQ' | 'NUM_GT' | 'NUM_GTE' | 'NUM_LT' | 'NUM_LTE'
-  | 'DATE_AFTER' | 'DATE_BEFORE'
-  | 'SEMVER_EQ' | 'SEMVER_GT' | 'SEMVER_LT' | 'SEMVER_GTE' | 'SEMVER_LTE'
-  | 'REGEX' | 'IN_CIDR';
+import type { Operator } from './operators.js';
+
+export type { Operator };
 
 export interface Constraint {
   contextName: string;

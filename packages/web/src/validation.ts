@@ -6,30 +6,11 @@
  * REGEX values compile with RE2JS — the same RE2 engine the server and the SDKs' engine use — which
  * is loaded on demand (it is large and most people never type a regex).
  */
+// Only the operator list: the engine is side-effect free, so the bundle leaves its evaluator (and re2js) out.
+import { OPERATORS, type Operator } from '@switchyard/engine';
 import ipaddr from 'ipaddr.js';
 
-export const OPERATORS = [
-  'IN',
-  'NOT_IN',
-  'STR_CONTAINS',
-  'STR_STARTS_WITH',
-  'STR_ENDS_WITH',
-  'NUM_EQ',
-  'NUM_GT',
-  'NUM_GTE',
-  'NUM_LT',
-  'NUM_LTE',
-  'DATE_AFTER',
-  'DATE_BEFORE',
-  'SEMVER_EQ',
-  'SEMVER_GT',
-  'SEMVER_GTE',
-  'SEMVER_LT',
-  'SEMVER_LTE',
-  'REGEX',
-  'IN_CIDR',
-] as const;
-export type Operator = (typeof OPERATORS)[number];
+export { OPERATORS, type Operator };
 
 export const OPERATOR_LABELS: Record<Operator, string> = {
   IN: 'is one of',

@@ -1,3 +1,4 @@
+import { OPERATORS } from '@switchyard/engine';
 import { Type, type Static } from 'typebox';
 
 /**
@@ -6,28 +7,8 @@ import { Type, type Static } from 'typebox';
  * the semantic checks (operators, regexes, CIDRs, weights…) live in `flags/validation.ts`.
  */
 
-/** Operators Unleash SDKs understand (SEMVER_GTE/LTE are in the client specification). */
-export const OPERATORS = [
-  'IN',
-  'NOT_IN',
-  'STR_CONTAINS',
-  'STR_STARTS_WITH',
-  'STR_ENDS_WITH',
-  'NUM_EQ',
-  'NUM_GT',
-  'NUM_GTE',
-  'NUM_LT',
-  'NUM_LTE',
-  'DATE_AFTER',
-  'DATE_BEFORE',
-  'SEMVER_EQ',
-  'SEMVER_GT',
-  'SEMVER_GTE',
-  'SEMVER_LT',
-  'SEMVER_LTE',
-  'REGEX',
-  'IN_CIDR',
-] as const;
+/** Constraint operators: the list lives in the engine, which evaluates them. */
+export { OPERATORS };
 
 /** Strategies every Unleash SDK implements. */
 export const BUILTIN_STRATEGIES = [
