@@ -113,7 +113,8 @@ export interface Plan {
   bakeUntil: string | null;
   startedAt: string | null;
   endedAt: string | null;
-  traffic: { canary: CohortStats; control: CohortStats; batches: number } | null;
+  /** The current milestone's counts per cohort, as the server computes them. */
+  traffic: SeriesCohorts | null;
   lastDecision: DecisionSummary | null;
   createdBy: string;
   createdAt: string;
@@ -310,6 +311,12 @@ export function describeStrategy(s: PlanStrategy, segmentName?: (id: number | st
   const parts = [segs.length ? `${base} of ${segs.join(', ')}` : base];
   if (s.constraints?.length) parts.push(`${s.constraints.length} constraint${s.constraints.length === 1 ? '' : 's'}`);
   return parts.join(' · ');
+}
+
+/** The canary's share of both cohorts' requests (null before any). */
+export function canaryShare(c: SeriesCohorts): number | null {
+  const total = c.canary.requests + c.control.requests;
+  return total ? c.canary.requests / total : null;
 }
 
 /** The gate's minimum traffic, as the guardian applies it (default 300). */

@@ -8,6 +8,7 @@ import { Link, navigate } from '../router';
 import {
   ACTIVE_STATES,
   STATE_TONE,
+  canaryShare,
   describeStrategy,
   fmtClock,
   fmtCount,
@@ -497,7 +498,7 @@ function TrafficPanel({ plan }: { plan: Plan }) {
   const t = plan.traffic;
   const m = plan.milestones[plan.milestone];
   const total = t ? t.canary.requests + t.control.requests : 0;
-  const share = t && total ? t.canary.requests / total : null;
+  const share = t ? canaryShare(t) : null;
   const d = plan.lastDecision;
   return (
     <section aria-labelledby="traffic-h" className="panel">
@@ -638,7 +639,7 @@ function HealthCharts({ plan, points }: { plan: Plan; points: SeriesPoint[] }) {
       key: 'share',
       label: 'Canary share of requests',
       color: CANARY,
-      points: line((c) => (c.canary.requests + c.control.requests ? c.canary.requests / (c.canary.requests + c.control.requests) : null)),
+      points: line(canaryShare),
     },
     {
       key: 'expected',
