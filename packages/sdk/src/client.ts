@@ -26,7 +26,7 @@ import {
   type Fingerprints,
   type FrontendToggle,
 } from './flagset.js';
-import { HttpError, MalformedDataError, describeError, linkedAbort, retryAfterMs, unref, type FetchLike } from './http.js';
+import { MalformedDataError, describeError, linkedAbort, retryAfterMs, unref, type FetchLike } from './http.js';
 import { MetricsCollector, type MetricsBody } from './metrics.js';
 import { cohortOf, currentOutcomeScope, type Outcome, type OutcomeRecorder } from './outcomes.js';
 import { SseParser, type SseMessage } from './sse.js';

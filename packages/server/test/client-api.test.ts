@@ -132,7 +132,7 @@ describeEachDialect('client API', (dialect) => {
   });
 
   it('inlines segment constraints for SDKs older than client spec 4.2.0', async () => {
-    for (const headers of [{}, { 'unleash-client-spec': '4.1.0' }, { 'unleash-client-spec': 'garbage' }]) {
+    for (const headers of [{}, { 'unleash-client-spec': '4.1.0' }, { 'unleash-client-spec': 'garbage' }] as Record<string, string>[]) {
       const res = await features(backendDev, '/api/client/features', headers);
       expect(res.status).toBe(200);
       expect(res.body.segments).toBeUndefined();

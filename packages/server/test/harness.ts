@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { buildApp, configFromEnv, openStorage, type BuiltApp } from '../src/index.js';
+import { buildApp, configFromEnv, openStorage, type BuiltApp, type ServerConfig } from '../src/index.js';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const ADMIN = 'test-admin-token';
@@ -29,33 +29,26 @@ export function postgresAvailable(): Promise<boolean> {
 export type DialectName = 'sqlite' | 'postgres';
 export const DIALECTS: DialectName[] = ['sqlite', 'postgres'];
 
-export interface TestApp extends BuiltApp {
-  dataDir: string;
+/**
+ * Where a test's data lives: a temp dir (SQLite), and on PostgreSQL a schema of its own, so
+ * concurrent runs never see each other's rows. Several apps may open it one after another (a
+ * restart) or side by side (replicas); `drop` removes it.
+ */
+export interface TestDatabase {
   dialect: DialectName;
-  close(): Promise<void>;
+  dataDir: string;
+  schema?: string;
+  drop(): Promise<void>;
 }
 
-/**
- * A fresh server on a fresh database: SQLite in a temp dir, or PostgreSQL in a schema of its own
- * (dropped on close) so concurrent runs never see each other's rows.
- */
-export async function createTestApp(dialect: DialectName = 'sqlite'): Promise<TestApp> {
+export function testDatabase(dialect: DialectName): TestDatabase {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-test-'));
-  const config = configFromEnv({}, { dataDir, adminToken: ADMIN, logLevel: 'silent' });
-  let schema: string | undefined;
-  if (dialect === 'postgres') {
-    schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-    config.databaseUrl = POSTGRES_URL;
-  }
-  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir, schema });
-  const built = await buildApp({ config, storage, logger: false });
-  await built.app.ready();
+  const schema = dialect === 'postgres' ? `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}` : undefined;
   return {
-    ...built,
-    dataDir,
     dialect,
-    async close() {
-      await built.app.close();
+    dataDir,
+    schema,
+    async drop() {
       if (schema) {
         const client = new pg.Client({ connectionString: POSTGRES_URL });
         await client.connect();
@@ -63,6 +56,37 @@ export async function createTestApp(dialect: DialectName = 'sqlite'): Promise<Te
         await client.end();
       }
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A server on `db`, ready (not listening): the admin token is ADMIN, logs are off. */
+export async function openTestApp(db: TestDatabase, overrides: Partial<ServerConfig> = {}): Promise<BuiltApp> {
+  const config = configFromEnv({}, { dataDir: db.dataDir, adminToken: ADMIN, logLevel: 'silent', ...overrides });
+  if (db.dialect === 'postgres') config.databaseUrl = POSTGRES_URL;
+  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: db.dataDir, schema: db.schema });
+  const built = await buildApp({ config, storage, logger: false });
+  await built.app.ready();
+  return built;
+}
+
+export interface TestApp extends BuiltApp {
+  dataDir: string;
+  dialect: DialectName;
+  close(): Promise<void>;
+}
+
+/** A fresh server on a fresh database, dropped on close. */
+export async function createTestApp(dialect: DialectName = 'sqlite'): Promise<TestApp> {
+  const db = testDatabase(dialect);
+  const built = await openTestApp(db);
+  return {
+    ...built,
+    dataDir: db.dataDir,
+    dialect,
+    async close() {
+      await built.app.close();
+      await db.drop();
     },
   };
 }

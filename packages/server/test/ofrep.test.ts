@@ -202,7 +202,7 @@ describeEachDialect('OFREP', (dialect) => {
 
   it('authenticates with Bearer, raw Authorization or X-API-Key; frontend and backend tokens only', async () => {
     const send = (headers: Record<string, string>) => t.app.inject({ method: 'POST', url: SINGLE + 'bool.on', headers: { 'content-type': 'application/json', ...headers }, payload: '{}' });
-    for (const headers of [{ authorization: `Bearer ${frontend}` }, { authorization: backend }, { 'x-api-key': frontend }, { 'x-api-key': backend }]) {
+    for (const headers of [{ authorization: `Bearer ${frontend}` }, { authorization: backend }, { 'x-api-key': frontend }, { 'x-api-key': backend }] as Record<string, string>[]) {
       expect((await send(headers)).statusCode, JSON.stringify(Object.keys(headers))).toBe(200);
     }
     const none = await send({});

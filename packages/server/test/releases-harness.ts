@@ -2,42 +2,11 @@
  * Test helpers for release plans: apps with the guardian's loop off (tests call `tick()`), apps
  * that share one database (crash-resume, two replicas), a fake cohort source, plan helpers.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { buildApp, configFromEnv, openStorage, type BuiltApp, type ServerConfig } from '../src/index.js';
+import type { BuiltApp, ServerConfig } from '../src/index.js';
 import { releasesOf, type Releases } from '../src/releases/routes.js';
 import type { CohortQuery, CohortRead, CohortSource } from '../src/releases/source.js';
 import type { CohortCounts } from '../src/releases/guardian/index.js';
-import { ADMIN, api, POSTGRES_URL, type DialectName } from './harness.js';
-
-export interface SharedDb {
-  dialect: DialectName;
-  dataDir: string;
-  schema?: string;
-  drop(): Promise<void>;
-}
-
-/** A database (SQLite file dir, or a PostgreSQL schema) that several apps can open one after another or at once. */
-export function sharedDb(dialect: DialectName): SharedDb {
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-releases-'));
-  const schema = dialect === 'postgres' ? `r_${process.pid}_${Math.random().toString(36).slice(2, 10)}` : undefined;
-  return {
-    dialect,
-    dataDir,
-    schema,
-    async drop() {
-      if (schema) {
-        const client = new pg.Client({ connectionString: POSTGRES_URL });
-        await client.connect();
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await client.end();
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
+import { api, openTestApp, type TestDatabase } from './harness.js';
 
 export interface ReleaseApp extends BuiltApp {
   releases: Releases;
@@ -46,15 +15,11 @@ export interface ReleaseApp extends BuiltApp {
 }
 
 /** An app on `db` with the guardian loop off (unless `config.releaseCheckIntervalMs` says otherwise) and a fake cohort source. */
-export async function releaseApp(db: SharedDb, config: Partial<ServerConfig> = {}): Promise<ReleaseApp> {
-  const cfg = configFromEnv({}, { dataDir: db.dataDir, adminToken: ADMIN, logLevel: 'silent', releaseCheckIntervalMs: 0, releaseLeaderRetryMs: 200, ...config });
-  if (db.dialect === 'postgres') cfg.databaseUrl = POSTGRES_URL;
-  const storage = await openStorage({ databaseUrl: cfg.databaseUrl, dataDir: db.dataDir, schema: db.schema });
-  const built = await buildApp({ config: cfg, storage, logger: false });
+export async function releaseApp(db: TestDatabase, config: Partial<ServerConfig> = {}): Promise<ReleaseApp> {
+  const built = await openTestApp(db, { releaseCheckIntervalMs: 0, releaseLeaderRetryMs: 200, ...config });
   const releases = releasesOf(built.services);
   const source = new FakeSource();
   releases.runner.options.source = source;
-  await built.app.ready();
   return { ...built, releases, source, close: () => built.app.close() };
 }
 

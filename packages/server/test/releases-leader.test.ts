@@ -4,9 +4,9 @@
  * SQLite the single process.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { api } from './harness.js';
+import { api, testDatabase, type TestDatabase } from './harness.js';
 import { postgresUp } from './dialects.js';
-import { createFlag, healthy, releaseApp, sharedDb, TEST_GATE, type ReleaseApp, type SharedDb } from './releases-harness.js';
+import { createFlag, healthy, releaseApp, TEST_GATE, type ReleaseApp } from './releases-harness.js';
 
 const waitFor = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
   const deadline = Date.now() + ms;
@@ -18,8 +18,8 @@ const waitFor = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
 };
 
 describe('guardian leader election', () => {
-  let db: SharedDb | undefined;
-  let other: SharedDb | undefined;
+  let db: TestDatabase | undefined;
+  let other: TestDatabase | undefined;
   const apps: ReleaseApp[] = [];
   afterEach(async () => {
     for (const a of apps.splice(0)) await a.close().catch(() => {});
@@ -29,20 +29,20 @@ describe('guardian leader election', () => {
   });
 
   it('SQLite: the one process runs the guardian', async () => {
-    db = sharedDb('sqlite');
+    db = testDatabase('sqlite');
     const a = await releaseApp(db);
     apps.push(a);
     expect(a.releases.runner.isLeader).toBe(true);
   });
 
   it.skipIf(!postgresUp)('PostgreSQL: two replicas on one schema, only the advisory-lock holder runs; the other takes over when it stops', async () => {
-    db = sharedDb('postgres');
+    db = testDatabase('postgres');
     const a = await releaseApp(db, { releaseCheckIntervalMs: 50 });
     apps.push(a);
     const b = await releaseApp(db, { releaseCheckIntervalMs: 50 });
     apps.push(b);
     // Another deployment (schema) on the same database has a leader of its own.
-    other = sharedDb('postgres');
+    other = testDatabase('postgres');
     const c = await releaseApp(other);
     apps.push(c);
     expect(c.releases.runner.isLeader).toBe(true);

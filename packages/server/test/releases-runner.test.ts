@@ -5,9 +5,9 @@
  * the old one stopped without repeating a step — on SQLite and PostgreSQL.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { api } from './harness.js';
+import { api, testDatabase, type TestDatabase } from './harness.js';
 import { describeEachDialect } from './dialects.js';
-import { createFlag, flagEnv, healthy, releaseApp, sharedDb, TEST_GATE, type ReleaseApp, type SharedDb } from './releases-harness.js';
+import { createFlag, flagEnv, healthy, releaseApp, TEST_GATE, type ReleaseApp } from './releases-harness.js';
 import { DEFAULT_BUCKETS_MS } from '../src/releases/guardian/index.js';
 
 const plan = async (t: ReleaseApp, id: string) => (await api(t, 'GET', `/api/admin/releases/${id}`)).body;
@@ -30,10 +30,10 @@ const latencyAt = (n: number, ms: number) => {
 };
 
 describeEachDialect('guardian runner', (dialect) => {
-  let db: SharedDb;
+  let db: TestDatabase;
   let t: ReleaseApp;
   beforeAll(async () => {
-    db = sharedDb(dialect);
+    db = testDatabase(dialect);
     t = await releaseApp(db);
   });
   afterAll(async () => {
@@ -137,7 +137,7 @@ describeEachDialect('guardian runner', (dialect) => {
       result = await tickFor(t, p.id);
       if (result.result !== 'checked') break;
     }
-    expect(result.result).toBe('rolled-back');
+    expect(result?.result).toBe('rolled-back');
     const view = await plan(t, p.id);
     expect(view.reason).toMatch(/requests slower than \d+ ms [\d.]+ % vs control [\d.]+ %/);
     const d = (await api(t, 'GET', `/api/admin/releases/${p.id}/decisions?limit=1`)).body.decisions[0];
@@ -156,7 +156,7 @@ describeEachDialect('guardian runner', (dialect) => {
       result = await tickFor(t, p.id);
       if (result.result !== 'checked') break;
     }
-    expect(result.result).toBe('paused');
+    expect(result?.result).toBe('paused');
     const view = await plan(t, p.id);
     expect(view).toMatchObject({ state: 'paused', reason: expect.stringMatching(/^sample-ratio mismatch: canary got 5\.0 % of [\d,]+ requests, expected 1\.0 %/) });
     // Resuming starts the gate over (the SRM check too).
@@ -275,7 +275,7 @@ describeEachDialect('guardian runner', (dialect) => {
 });
 
 describeEachDialect('crash and resume', (dialect) => {
-  let db: SharedDb | undefined;
+  let db: TestDatabase | undefined;
   const apps: ReleaseApp[] = [];
   afterEach(async () => {
     for (const a of apps.splice(0)) await a.close().catch(() => {});
@@ -284,7 +284,7 @@ describeEachDialect('crash and resume', (dialect) => {
   });
 
   it('a new app on the same database continues the plan where the old one stopped, without repeating a step', async () => {
-    db = sharedDb(dialect);
+    db = testDatabase(dialect);
     const a = await releaseApp(db);
     apps.push(a);
     await createFlag(a, 'resume-me');

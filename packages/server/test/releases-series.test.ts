@@ -5,9 +5,9 @@
  * on SQLite and PostgreSQL.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ADMIN, api } from './harness.js';
+import { ADMIN, api, testDatabase, type TestDatabase } from './harness.js';
 import { describeEachDialect } from './dialects.js';
-import { createFlag, healthy, releaseApp, sharedDb, TEST_GATE, type ReleaseApp, type SharedDb } from './releases-harness.js';
+import { createFlag, healthy, releaseApp, TEST_GATE, type ReleaseApp } from './releases-harness.js';
 import { createProject } from './fixtures.js';
 import { DEFAULT_BUCKETS_MS } from '../src/releases/guardian/index.js';
 
@@ -19,10 +19,10 @@ const latencyAt = (n: number, ms: number) => {
 };
 
 describeEachDialect('release plan series, project filter, stream over the session cookie', (dialect) => {
-  let db: SharedDb;
+  let db: TestDatabase;
   let t: ReleaseApp;
   beforeAll(async () => {
-    db = sharedDb(dialect);
+    db = testDatabase(dialect);
     t = await releaseApp(db);
   });
   afterAll(async () => {

@@ -4,9 +4,9 @@
  * events and revisions — on SQLite and PostgreSQL.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api } from './harness.js';
+import { api, testDatabase, type TestDatabase } from './harness.js';
 import { describeEachDialect } from './dialects.js';
-import { createFlag, flagEnv, releaseApp, sharedDb, TEST_GATE, type ReleaseApp, type SharedDb } from './releases-harness.js';
+import { createFlag, flagEnv, releaseApp, TEST_GATE, type ReleaseApp } from './releases-harness.js';
 import { StaleVersion } from '../src/releases/service.js';
 
 const revision = async (t: ReleaseApp, env = 'production') =>
@@ -16,10 +16,10 @@ const events = async (t: ReleaseApp, flag: string) =>
 const rollouts = (env: any) => env.strategies.map((s: any) => `${s.name}:${s.parameters.rollout ?? ''}`);
 
 describeEachDialect('release plans', (dialect) => {
-  let db: SharedDb;
+  let db: TestDatabase;
   let t: ReleaseApp;
   beforeAll(async () => {
-    db = sharedDb(dialect);
+    db = testDatabase(dialect);
     t = await releaseApp(db);
   });
   afterAll(async () => {

@@ -1,50 +1,14 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { buildApp, configFromEnv, openStorage, type BuiltApp, type ServerConfig } from '../src/index.js';
+import type { BuiltApp, ServerConfig } from '../src/index.js';
 import type { DeliveryOptions } from '../src/events/sinks/worker.js';
-import { ADMIN, POSTGRES_URL, type DialectName } from './harness.js';
+import { openTestApp, type TestDatabase } from './harness.js';
 
 /** Fast retries for tests: the policy's shape, in milliseconds. */
 export const FAST: Partial<DeliveryOptions> = { retryDelaysMs: [100, 200, 400], maxAttempts: 4, pollMs: 100, jitter: 0, timeoutMs: 1_000 };
 
-/** Where one test's data lives; shared by the servers it starts one after another (a restart) or side by side (replicas). */
-export interface Place {
-  dialect: DialectName;
-  dataDir: string;
-  schema?: string;
-  drop(): Promise<void>;
-}
-
-export function newPlace(dialect: DialectName): Place {
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-sinks-'));
-  const schema = dialect === 'postgres' ? `t_sinks_${process.pid}_${Math.random().toString(36).slice(2, 10)}` : undefined;
-  return {
-    dialect,
-    dataDir,
-    schema,
-    async drop() {
-      if (schema) {
-        const client = new pg.Client({ connectionString: POSTGRES_URL });
-        await client.connect();
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await client.end();
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-export async function startServer(place: Place, options: { delivery?: Partial<DeliveryOptions>; secretKey?: string; config?: Partial<ServerConfig> } = {}): Promise<BuiltApp> {
-  const config = configFromEnv({}, { dataDir: place.dataDir, adminToken: ADMIN, logLevel: 'silent', secretKey: options.secretKey, delivery: options.delivery ?? FAST, ...options.config });
-  if (place.dialect === 'postgres') config.databaseUrl = POSTGRES_URL;
-  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: place.dataDir, schema: place.schema });
-  const built = await buildApp({ config, storage, logger: false });
-  await built.app.ready();
-  return built;
+export function startServer(db: TestDatabase, options: { delivery?: Partial<DeliveryOptions>; secretKey?: string; config?: Partial<ServerConfig> } = {}): Promise<BuiltApp> {
+  return openTestApp(db, { secretKey: options.secretKey, delivery: options.delivery ?? FAST, ...options.config });
 }
 
 export interface Received {

@@ -1,9 +1,9 @@
 import { afterEach, expect, it } from 'vitest';
 import type { BuiltApp } from '../src/index.js';
-import { api } from './harness.js';
+import { api, testDatabase, type TestDatabase } from './harness.js';
 import { describeEachDialect } from './dialects.js';
 import { DEFAULT_DELIVERY, DeliveryWorker } from '../src/events/sinks/worker.js';
-import { FAST, newPlace, Receiver, sleep, startServer, waitFor, type Place } from './sinks-helpers.js';
+import { FAST, Receiver, sleep, startServer, waitFor } from './sinks-helpers.js';
 
 const P = '/api/admin/projects/default/sinks';
 
@@ -14,8 +14,8 @@ describeEachDialect('notification delivery queue', (dialect) => {
   });
 
   /** A place, a server on it, a receiver, and flag `f`. */
-  async function setup(delivery = FAST): Promise<{ place: Place; t: BuiltApp; rx: Receiver }> {
-    const place = newPlace(dialect);
+  async function setup(delivery = FAST): Promise<{ place: TestDatabase; t: BuiltApp; rx: Receiver }> {
+    const place = testDatabase(dialect);
     cleanup.push(() => place.drop());
     const rx = await Receiver.start();
     cleanup.push(() => rx.close());

@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BuiltApp } from '../src/index.js';
-import { api } from './harness.js';
+import { api, testDatabase, type TestDatabase } from './harness.js';
 import { describeEachDialect } from './dialects.js';
-import { newPlace, Receiver, startServer, waitFor, type Place } from './sinks-helpers.js';
+import { Receiver, startServer, waitFor } from './sinks-helpers.js';
 
 /** Sinks against the real release engine: the events its transitions record reach Slack and Grafana as documented. */
 describeEachDialect('notification sinks and release plans', (dialect) => {
-  let place: Place;
+  let place: TestDatabase;
   let t: BuiltApp;
   let rx: Receiver;
   let nextId = 500;
   const given = new Map<object, number>();
 
   beforeAll(async () => {
-    place = newPlace(dialect);
+    place = testDatabase(dialect);
     // The guardian's own loop stays off: this test moves the plan by hand.
     t = await startServer(place, { config: { releaseCheckIntervalMs: 0 } as any });
     rx = await Receiver.start((r) => (r.method === 'POST' && r.url === '/grafana/api/annotations' ? (given.set(r, ++nextId), { body: { id: nextId } }) : undefined));

@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BuiltApp } from '../src/index.js';
-import { api } from './harness.js';
+import { api, testDatabase, type TestDatabase } from './harness.js';
 import { describeEachDialect } from './dialects.js';
-import { newPlace, Receiver, startServer, verifySignature, waitFor, type Place } from './sinks-helpers.js';
+import { Receiver, startServer, verifySignature, waitFor } from './sinks-helpers.js';
 
 const P = '/api/admin/projects/shop/sinks';
 
 describeEachDialect('notification sinks', (dialect) => {
-  let place: Place;
+  let place: TestDatabase;
   let t: BuiltApp;
   let rx: Receiver;
 
   beforeAll(async () => {
-    place = newPlace(dialect);
+    place = testDatabase(dialect);
     t = await startServer(place, { secretKey: 'test-server-key-0123456789abcdef' });
     rx = await Receiver.start();
     await api(t, 'POST', '/api/admin/projects', { id: 'shop' });
@@ -195,7 +195,7 @@ describeEachDialect('notification sinks', (dialect) => {
     await release('release-decision', { planId: 'p2', action: 'advance', summary: 'healthy: e = 0.4' });
     await api(t, 'POST', '/api/admin/flags/search/environments/production/off');
     await release('release-rolled-back', { planId: 'p2', milestone: 1, milestoneName: '5%', reason: 'error rate ×10' });
-    const reqs = await waitFor('four annotations and a PATCH', () => rx.requests.slice(from).length >= 5 && rx.requests.slice(from));
+    await waitFor('four annotations and a PATCH', () => rx.requests.slice(from).length >= 5 && rx.requests.slice(from));
     await new Promise((r) => setTimeout(r, 200));
     const got = rx.requests.slice(from);
     for (const r of got) expect(r.headers.authorization).toBe('Bearer glsa_secret');

@@ -273,7 +273,7 @@ describeEachDialect('streaming', (dialect) => {
       const e = await f.nth(0);
       expect(e.event).toBe('changed');
       expect(json(e)).toEqual({ revision: Number(e.id) });
-      const front = await fetch(`${base}/api/frontend`, { headers: { authorization: frontDev } }).then((r) => r.json());
+      const front = await fetch(`${base}/api/frontend`, { headers: { authorization: frontDev } }).then((r) => r.json() as Promise<any>);
       expect(front.toggles.map((x: any) => x.name)).not.toContain('stream.one');
       await sleep(100);
       expect(f.events).toHaveLength(1);

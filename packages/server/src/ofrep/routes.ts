@@ -85,11 +85,6 @@ const BulkSuccess = Type.Object(
   { additionalProperties: false },
 );
 
-const EvaluationRequest = Type.Object(
-  { context: Type.Optional(Type.Unknown({ description: 'OpenFeature evaluation context: targetingKey → userId, other keys → Unleash context fields and properties.' })) },
-  { additionalProperties: true },
-);
-
 const BulkQuery = Type.Object(
   {
     flagConfigEtag: Type.Optional(Type.String({ description: 'From a refetchEvaluation event (ADR-0008).' })),
