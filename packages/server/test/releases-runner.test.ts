@@ -73,13 +73,9 @@ describeEachDialect('guardian runner', (dialect) => {
       'feature-created',
       'release-plan-created',
       'release-started',
-      'release-decision',
       'release-milestone-advanced',
-      'release-decision',
       'release-milestone-advanced',
-      'release-decision',
       'release-milestone-advanced',
-      'release-decision',
       'release-milestone-advanced',
       'release-completed',
     ]);
@@ -115,11 +111,12 @@ describeEachDialect('guardian runner', (dialect) => {
     expect(env.enabled).toBe(false);
     const r1 = (await api(t, 'GET', '/api/admin/environments')).body.environments.find((e: any) => e.name === 'production').revision;
     expect(r1).toBe(r0 + 1); // one revision: the rollback (stream push)
-    const evs = (await api(t, 'GET', '/api/admin/events?flag=broken&type=release-decision')).body.events;
+    // One event for the step, carrying the decision and its evidence.
+    const evs = (await api(t, 'GET', '/api/admin/events?flag=broken&type=release-rolled-back')).body.events;
     expect(evs).toHaveLength(1);
-    expect(evs[0].after).toMatchObject({ decision: 'rollback', action: 'rollback', evidence: { guardian: { threshold: 100 } } });
-    expect(evs[0].after.summary).toMatch(/^canary error rate 10\.0 %/);
-    expect((await typesOf(t, 'broken')).slice(-2)).toEqual(['release-decision', 'release-rolled-back']);
+    expect(evs[0].after.decision).toMatchObject({ id: view.lastDecision.id, source: 'guardian', decision: 'rollback', action: 'rollback', evidence: { guardian: { threshold: 100 } } });
+    expect(evs[0].after.decision.summary).toMatch(/^canary error rate 10\.0 %/);
+    expect((await typesOf(t, 'broken')).slice(-2)).toEqual(['release-started', 'release-rolled-back']);
     // Nothing runs on a stopped plan.
     t.source.push({ on: healthy(100), off: healthy(100) }, 'broken');
     expect(await tickFor(t, p.id)).toBeUndefined();

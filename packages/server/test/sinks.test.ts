@@ -192,7 +192,7 @@ describeEachDialect('notification sinks', (dialect) => {
     const release = (type: string, after: object) =>
       t.services.changes.write('guardian', async (_trx, change) => change.event({ type, project: 'shop', environment: 'production', flag: 'checkout', after }));
     await release('release-started', { planId: 'p2', milestone: 0, milestoneName: '1%' });
-    await release('release-decision', { planId: 'p2', action: 'advance', summary: 'healthy: e = 0.4' });
+    await release('release-milestone-advanced', { planId: 'p2', milestone: 1, milestoneName: '5%', decision: { action: 'advance', summary: 'healthy: e = 0.4' } });
     await api(t, 'POST', '/api/admin/flags/search/environments/production/off');
     await release('release-rolled-back', { planId: 'p2', milestone: 1, milestoneName: '5%', reason: 'error rate ×10' });
     await waitFor('four annotations and a PATCH', () => rx.requests.slice(from).length >= 5 && rx.requests.slice(from));
@@ -211,7 +211,7 @@ describeEachDialect('notification sinks', (dialect) => {
     expect(patch.body.timeEnd).toBeGreaterThanOrEqual(start.body.time);
     expect(patch.body.text).toContain('ROLLED BACK at milestone 2 (5%) by guardian: error rate ×10');
     const points = got.filter((r) => r.method === 'POST' && r !== start);
-    expect(points.map((p) => p.body.tags.find((x: string) => x.startsWith('event:')))).toEqual(['event:release-decision', 'event:feature-environment-disabled', 'event:release-rolled-back']);
+    expect(points.map((p) => p.body.tags.find((x: string) => x.startsWith('event:')))).toEqual(['event:release-milestone-advanced', 'event:feature-environment-disabled', 'event:release-rolled-back']);
     for (const p of points) expect(p.body.timeEnd).toBeUndefined();
     const notes = await t.services.storage.db.selectFrom('sink_annotations').selectAll().where('sink_id', '=', created.body.id).execute();
     expect(notes.find((n) => n.key === 'region:production/checkout')).toMatchObject({ annotation_id: regionId });

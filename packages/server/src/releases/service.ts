@@ -429,6 +429,7 @@ export class ReleaseService {
     if (Number(res.numUpdatedRows) !== 1) throw new StaleVersion(plan.id);
     if (t.apply) await this.writeFlagEnv(trx, change, plan, t.apply);
     const where = { project: plan.project, environment: plan.environment, flag: plan.flag };
+    let decision: (DecisionInput & { id: number }) | undefined;
     if (t.decision) {
       const g = t.decision.evidence.guardian;
       const e = g ? g.e : null;
@@ -454,13 +455,12 @@ export class ReleaseService {
         .executeTakeFirstOrThrow();
       const summary = summaryOf(Number(inserted.id), ts, { ...t.decision, e, threshold });
       await trx.updateTable('release_plans').set({ last_decision: JSON.stringify(summary) }).where('id', '=', plan.id).execute();
-      // Decisions that change something are audit events (and so notifications); checks that
-      // only wait stay in release_decisions.
-      if (t.decision.action !== 'none' && t.decision.action !== 'wait' && t.decision.source !== 'manual') {
-        change.event({ ...where, type: 'release-decision', after: { planId: plan.id, decisionId: summary.id, ...t.decision } });
-      }
+      // A guardian or alert decision that changes something travels in the step's own event
+      // (advanced, paused, rolled back…), evidence included: one audit event and one
+      // notification per step. Checks that only wait stay in release_decisions.
+      if (t.decision.action !== 'none' && t.decision.action !== 'wait' && t.decision.source !== 'manual') decision = { id: summary.id, ...t.decision };
     }
-    for (const e of t.events) change.event({ ...where, ...e });
+    for (const e of t.events) change.event({ ...where, ...e, ...(decision ? { after: { ...(e.after as object), decision } } : {}) });
     const row = await trx.selectFrom('release_plans').selectAll().where('id', '=', plan.id).executeTakeFirstOrThrow();
     return planView(row);
   }

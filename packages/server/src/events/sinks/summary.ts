@@ -49,7 +49,6 @@ function strategy(v: unknown): string {
 
 export function severity(e: EventView): Severity {
   if (e.type === 'release-rolled-back') return 'error';
-  if (e.type === 'release-decision' && obj(e.after).action === 'rollback') return 'error';
   if (e.type === 'release-paused') return 'warning';
   if (e.type === 'release-completed') return 'success';
   return 'info';
@@ -118,10 +117,6 @@ function release(e: EventView, s: Style): string {
   const m = milestone(e);
   const reason = releaseReason(e);
   const tail = `${reason ? `: ${s.text(reason)}` : ''}`;
-  if (e.type === 'release-decision') {
-    const action = str(obj(e.after).action);
-    return `Release${where}: ${s.text(e.actor)} decided${action ? ` "${s.text(action)}"` : ''}${m ? ` at ${s.text(m)}` : ''}${tail}`;
-  }
   if (e.type === 'release-plan-created' || e.type === 'release-plan-deleted') {
     return `${s.text(e.actor)} ${e.type === 'release-plan-created' ? 'created' : 'deleted'} a release plan for ${e.flag ? s.name(e.flag) : '?'}${e.environment ? ` in ${s.name(e.environment)}` : ''}`;
   }
