@@ -931,31 +931,53 @@ export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRe
   /** `GET /api/client/features` with the ETag. */
   private async fetchFeatures(): Promise<void> {
     const what = 'GET /api/client/features';
+    const got = await this.conditionalGet(what, '/api/client/features', this.etagValue && this.sourceValue === 'poll' ? { 'if-none-match': this.etagValue } : {}, false);
+    if (!got) return;
+    this.applyFetched(() => {
+      const payload = checkPayload(got.data, what);
+      const meta = (payload as { meta?: { revisionId?: unknown } }).meta;
+      this.applySet({ payload }, 'poll', { etag: got.etag, revision: typeof meta?.revisionId === 'number' ? meta.revisionId : undefined });
+    });
+  }
+
+  /**
+   * A GET with conditional headers: null on 304, the parsed JSON on 200. A network failure or any
+   * other status is reported (a fatal one stops the client), restores the backup when asked
+   * (remote mode), and is thrown.
+   */
+  private async conditionalGet(what: string, path: string, headers: Record<string, string>, restoreBackup: boolean): Promise<{ data: unknown; etag: string | null } | null> {
     let res;
     try {
-      res = await this.request('/api/client/features', { headers: this.etagValue && this.sourceValue === 'poll' ? { 'if-none-match': this.etagValue } : {} });
+      res = await this.request(path, { headers });
     } catch (err) {
       const e = new SwitchyardError(`${what}: ${describeError(err)}`, 'network');
       this.report(e);
+      if (restoreBackup) await this.restoreBackup();
       throw e;
     }
-    if (res.status === 304) return;
+    if (res.status === 304) return null;
     if (res.status !== 200) {
       const e = this.httpFailure(res.status, what);
       if (e.fatal) this.fail(e);
       else this.report(e);
+      if (restoreBackup) await this.restoreBackup();
       throw e;
     }
-    try {
-      let data: unknown;
+    let data: unknown;
+    this.applyFetched(() => {
       try {
         data = JSON.parse(res.text);
       } catch {
         throw new MalformedDataError(`${what}: the answer is not valid JSON`);
       }
-      const payload = checkPayload(data, what);
-      const meta = (payload as { meta?: { revisionId?: unknown } }).meta;
-      this.applySet({ payload }, 'poll', { etag: res.headers.get('etag'), revision: typeof meta?.revisionId === 'number' ? meta.revisionId : undefined });
+    });
+    return { data, etag: res.headers.get('etag') };
+  }
+
+  /** Runs `apply` on fetched data; whatever it throws is reported as malformed data and thrown. */
+  private applyFetched(apply: () => void): void {
+    try {
+      apply();
     } catch (err) {
       const e = new SwitchyardError(describeError(err), 'malformed');
       this.report(e);
@@ -995,41 +1017,12 @@ export class SwitchyardClient extends Emitter<ClientEvents> implements OutcomeRe
   private async fetchToggles(): Promise<void> {
     const query = contextQuery(this.defaults);
     const what = 'GET /api/frontend';
-    let res;
-    try {
-      const sameContext = this.etagContext === query;
-      const headers: Record<string, string> = {};
-      if (this.etagValue && sameContext) headers['if-none-match'] = this.etagValue;
-      if (this.opts.includeDisabled !== false) headers['switchyard-include-disabled'] = 'true';
-      res = await this.request(`/api/frontend${query ? `?${query}` : ''}`, { headers });
-    } catch (err) {
-      const e = new SwitchyardError(`${what}: ${describeError(err)}`, 'network');
-      this.report(e);
-      await this.restoreBackup();
-      throw e;
-    }
-    if (res.status === 304) return;
-    if (res.status !== 200) {
-      const e = this.httpFailure(res.status, what);
-      if (e.fatal) this.fail(e);
-      else this.report(e);
-      await this.restoreBackup();
-      throw e;
-    }
-    try {
-      let data: unknown;
-      try {
-        data = JSON.parse(res.text);
-      } catch {
-        throw new MalformedDataError(`${what}: the answer is not valid JSON`);
-      }
-      const toggles = checkToggles(data, what);
-      this.applySet({ toggles }, 'poll', { etag: res.headers.get('etag'), etagContext: query });
-    } catch (err) {
-      const e = new SwitchyardError(describeError(err), 'malformed');
-      this.report(e);
-      throw e;
-    }
+    const headers: Record<string, string> = {};
+    if (this.etagValue && this.etagContext === query) headers['if-none-match'] = this.etagValue;
+    if (this.opts.includeDisabled !== false) headers['switchyard-include-disabled'] = 'true';
+    const got = await this.conditionalGet(what, `/api/frontend${query ? `?${query}` : ''}`, headers, true);
+    if (!got) return;
+    this.applyFetched(() => this.applySet({ toggles: checkToggles(got.data, what) }, 'poll', { etag: got.etag, etagContext: query }));
   }
 
   // ─── streaming ──────────────────────────────────────────────────────────────────────────

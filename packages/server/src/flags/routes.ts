@@ -21,30 +21,17 @@ const FlagType = Type.Union(FLAG_TYPES.map((t) => Type.Literal(t)));
 const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 });
 const Owner = Type.String({ maxLength: 255 });
 
-const CreateFlagBody = Type.Object(
-  {
-    name: FlagName,
-    project: Type.Optional(ProjectId),
-    type: Type.Optional(FlagType),
-    description: Type.Optional(Description),
-    owner: Type.Optional(Owner),
-    tags: Type.Optional(Tags),
-    impressionData: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-
-const PatchFlagBody = Type.Object(
-  {
-    project: Type.Optional(ProjectId),
-    type: Type.Optional(FlagType),
-    description: Type.Optional(Description),
-    owner: Type.Optional(Owner),
-    tags: Type.Optional(Tags),
-    impressionData: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
+/** What a PATCH may change: every setting but the name. */
+const FlagSettings = {
+  project: Type.Optional(ProjectId),
+  type: Type.Optional(FlagType),
+  description: Type.Optional(Description),
+  owner: Type.Optional(Owner),
+  tags: Type.Optional(Tags),
+  impressionData: Type.Optional(Type.Boolean()),
+};
+const CreateFlagBody = Type.Object({ name: FlagName, ...FlagSettings }, { additionalProperties: false });
+const PatchFlagBody = Type.Object(FlagSettings, { additionalProperties: false });
 
 const ListQuery = Type.Object(
   {
