@@ -122,7 +122,9 @@ describeEachDialect('notification delivery queue', (dialect) => {
       .returning('id')
       .executeTakeFirstOrThrow();
     // And one whose claim still holds: on SQLite (one process owns the file) it is put back at start;
-    // on PostgreSQL another replica may be sending it, so it waits for its lease to lapse.
+    // on PostgreSQL another replica may be sending it, so it is left alone until its lease lapses,
+    // and the sink's newer deliveries wait behind it (one sink's messages go out in order).
+    const leaseEnd = Date.now() + 1_500;
     const held = await t.services.storage.db
       .insertInto('deliveries')
       .values({
@@ -130,7 +132,7 @@ describeEachDialect('notification delivery queue', (dialect) => {
         event_id: null,
         payload: JSON.stringify({ id: 0, type: 'feature-environment-disabled', actor: 'x', project: 'default', environment: 'staging', flag: 'f', before: null, after: null, createdAt: new Date().toISOString() }),
         attempt: 1,
-        next_attempt_at: new Date(Date.now() + 3_600_000).toISOString(),
+        next_attempt_at: new Date(leaseEnd).toISOString(),
         status: 'sending',
         last_error: null,
         created_at: new Date().toISOString(),
@@ -141,20 +143,33 @@ describeEachDialect('notification delivery queue', (dialect) => {
     await t.app.close();
     const t2 = await startServer(place, { delivery: FAST });
     cleanup.push(() => t2.app.close());
-    const settled = (r: { id: number; status: string }) => r.status === 'delivered' || (dialect === 'postgres' && r.id === Number(held.id));
-    await waitFor('all delivered', async () => (await rows(t2, id)).every(settled));
-    const heldRow = (await rows(t2, id)).find((r) => r.id === Number(held.id))!;
-    expect(heldRow.status).toBe(dialect === 'sqlite' ? 'delivered' : 'sending');
-    const sent = rx.requests.filter((r) => !(r.body.type === 'feature-environment-disabled' && r.body.event.environment === 'staging'));
-    expect(rx.requests.length - sent.length).toBe(dialect === 'sqlite' ? 1 : 0);
-    expect(sent).toHaveLength(4);
-    expect(sent.map((r) => `${r.body.type}@${r.body.event.environment}`)).toEqual([
+    await waitFor('all delivered', async () => (await rows(t2, id)).every((r) => r.status === 'delivered'));
+    if (dialect === 'postgres') expect(rx.requests[0].at).toBeGreaterThanOrEqual(leaseEnd);
+    expect(rx.requests.map((r) => `${r.body.type}@${r.body.event.environment}`)).toEqual([
       'feature-environment-enabled@production',
       'feature-environment-disabled@production',
       'feature-environment-enabled@development',
       'feature-environment-enabled@staging',
+      'feature-environment-disabled@staging',
     ]);
+    expect((await rows(t2, id)).find((r) => r.id === Number(held.id))!.attempt).toBe(2);
     expect((await rows(t2, id)).find((r) => r.id === Number(lapsed.id))!.attempt).toBe(2);
+  });
+
+  it('sends one sink’s deliveries one after another, in the order of events', async () => {
+    const { t, rx } = await setup();
+    const id = await hook(t, rx, '/ordered');
+    // The first message hangs at the receiver; a second event meanwhile waits its turn (it is not
+    // claimed and sent alongside, where it could overtake the first).
+    rx.respond = (_r, n) => (n === 1 ? { hangMs: 800 } : undefined);
+    await toggle(t, true);
+    await waitFor('the first message at the receiver', () => rx.requests.length === 1);
+    await toggle(t, true, 'development');
+    await sleep(300);
+    expect(rx.requests).toHaveLength(1);
+    expect((await rows(t, id)).map((r) => r.status)).toEqual(['sending', 'pending']);
+    await waitFor('both delivered', async () => (await rows(t, id)).every((r) => r.status === 'delivered'));
+    expect(rx.requests.map((r) => r.body.event.environment)).toEqual(['production', 'development']);
   });
 
   it('closing the server mid-send returns promptly and puts the delivery back, its attempt uncounted', async () => {

@@ -17,7 +17,9 @@ import type { Selectable } from 'kysely';
  *   same row. A replica that dies mid-send leaves a lapsed lease, and the row is claimed again.
  *   On SQLite (one process) rows left `sending` by a crash are put back at start.
  * - A commit that queued deliveries nudges the loop (in-process), so they go out at once; otherwise
- *   it polls every `pollMs`. Deliveries of one sink claimed together go out in order.
+ *   it polls every `pollMs`. A sink with deliveries in flight is skipped until they are done, and
+ *   the ones claimed together go out in order: one sink's messages arrive in the order of events
+ *   (a retried one apart).
  * - Failures are retried after `retryDelaysMs[attempt - 1]` (the last one repeating) × jitter, or
  *   the receiver's Retry-After if longer, until `maxAttempts`; then the row is `failed`. A 4xx
  *   (other than 408/425/429) or a redirect fails at once: retrying would not help.
@@ -176,6 +178,10 @@ export class DeliveryWorker {
           .select('id')
           .where('status', 'in', ['pending', 'sending'])
           .where('next_attempt_at', '<=', iso(now))
+          // One sink's deliveries go out one group at a time, so a chat channel reads in order.
+          .where('sink_id', 'not in', (busy) =>
+            busy.selectFrom('deliveries as sent').select('sent.sink_id').where('sent.status', '=', 'sending').where('sent.next_attempt_at', '>', iso(now)),
+          )
           .orderBy('next_attempt_at')
           .orderBy('id')
           .limit(limit);
