@@ -3,10 +3,9 @@
  * gate each, and what a rollback means), plans (a template applied to one flag in one
  * environment) and their states. Shapes only; the state machine is in service.ts.
  */
-import type { Constraint, VariantDefinition } from '@switchyard/engine';
+import type { StrategyView } from '../flags/store.js';
 import type { ConstraintInput, VariantInput } from '../http/schemas.js';
-import type { GuardianConfig, SloGuard, LatencyThreshold } from './guardian/index.js';
-import type { CohortCounts } from './guardian/index.js';
+import type { CohortCounts, GuardianConfig, LatencyThreshold, SloGuard } from './guardian/index.js';
 
 /** draft → running ⇄ paused → completed | rolled-back (see docs/releases.md). */
 export const PLAN_STATES = ['draft', 'running', 'paused', 'completed', 'rolled-back'] as const;
@@ -80,16 +79,8 @@ export interface TemplateView extends TemplateSpec {
   updatedAt?: string;
 }
 
-/** A strategy ready for the strategies table (validated, parameters normalised, segment ids). */
-export interface ResolvedStrategy {
-  name: string;
-  title?: string;
-  disabled: boolean;
-  parameters: Record<string, string>;
-  constraints: Constraint[];
-  segments: number[];
-  variants: VariantDefinition[];
-}
+/** A strategy ready for the strategies table (validated, parameters normalised, segment ids): a stored strategy before it has an id and a place. */
+export type ResolvedStrategy = Omit<StrategyView, 'id' | 'sortOrder'>;
 
 export interface ResolvedMilestone {
   name: string;
