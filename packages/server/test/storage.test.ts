@@ -29,6 +29,32 @@ describeEachDialect('storage', (dialect) => {
     ]);
   });
 
+  it('looks only at its own schema: another schema dropped meanwhile cannot fail migrations or /ready', async () => {
+    const db = t.services.storage.db;
+    const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+    expect(tables.map((x) => x.name)).toEqual(expect.arrayContaining(['flags', 'kysely_migration', 'kysely_migration_lock']));
+    expect((await db.introspection.getTables()).map((x) => x.name)).not.toContain('kysely_migration');
+    if (dialect !== 'postgres') return;
+    const own = (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0].s;
+    const neighbour = `neighbour_${process.pid}`;
+    await sql.raw(`create schema "${neighbour}"; create table "${neighbour}".flags (name text)`).execute(db);
+    try {
+      const seen = await db.introspection.getTables({ withInternalKyselyTables: true });
+      expect(new Set(seen.map((x) => x.schema))).toEqual(new Set([own]));
+    } finally {
+      await sql.raw(`drop schema "${neighbour}" cascade`).execute(db);
+    }
+    // Other deployments come and go on the same database while we check that we are ready.
+    const churn = (async () => {
+      for (let i = 0; i < 20; i++) {
+        const other = `churn_${process.pid}_${i}`;
+        await sql.raw(`create schema "${other}"; create table "${other}".flags (name text); drop schema "${other}" cascade`).execute(db);
+      }
+    })();
+    for (let i = 0; i < 20; i++) expect(await migrationsDone(t.services.storage)).toBe(true);
+    await churn;
+  });
+
   it('stores dependencies on missing parents (002) and cascades a child’s rows on delete', async () => {
     const db = t.services.storage.db;
     const ts = new Date().toISOString();

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, sql, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
+import { SchemaScopedPostgresDialect } from './introspection.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -71,7 +72,7 @@ async function openPostgres(url: string, schema?: string): Promise<Storage> {
     types: parsers as any,
     ...(schema ? { options: `-c search_path="${schema.replace(/"/g, '')}"` } : {}),
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   const safe = new URL(url);
   safe.password = '';
   return { db, dialect: 'postgres', describe: `postgres:${safe.host}${safe.pathname}${schema ? `#${schema}` : ''}`, close: () => db.destroy() };
