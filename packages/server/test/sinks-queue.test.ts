@@ -203,23 +203,26 @@ describeEachDialect('notification delivery queue', (dialect) => {
     expect(DEFAULT_DELIVERY).toMatchObject({ retryDelaysMs: [5_000, 30_000, 120_000, 600_000, 3_600_000], maxAttempts: 8, timeoutMs: 5_000 });
   });
 
-  it.runIf(dialect === 'postgres')('two replicas share one queue: every delivery is sent exactly once (FOR UPDATE SKIP LOCKED)', async () => {
-    const s = await setup({ ...FAST, pollMs: 20 });
-    const { place, t, rx } = s;
-    const t2 = await startServer(place, { delivery: { ...FAST, pollMs: 20 } });
-    cleanup.push(() => t2.app.close());
-    rx.respond = () => ({ hangMs: 5 + Math.floor(Math.random() * 20) });
-    const id = await hook(t, rx, '/shared', { events: [] });
-    // t2 learns of the sink created through t at its next poll (sinks.generation).
-    await sleep(200);
-    const writes = [];
-    for (let i = 0; i < 30; i++) writes.push(toggle(i % 2 ? t : t2, i % 4 < 2, i % 3 ? 'production' : 'development'));
-    await Promise.all(writes);
-    const queued = await rows(t, id);
-    expect(queued.length).toBeGreaterThan(10);
-    await waitFor('all delivered', async () => (await rows(t, id)).every((r) => r.status === 'delivered'), 20_000);
-    const ids = rx.requests.filter((r) => r.url === '/shared').map((r) => r.headers['x-switchyard-delivery']);
-    expect(ids.length).toBe(queued.length);
-    expect(new Set(ids).size).toBe(ids.length);
-  });
+  // Replicas share a queue only on PostgreSQL (SQLite is one process).
+  if (dialect === 'postgres') {
+    it('two replicas share one queue: every delivery is sent exactly once (FOR UPDATE SKIP LOCKED)', async () => {
+      const s = await setup({ ...FAST, pollMs: 20 });
+      const { place, t, rx } = s;
+      const t2 = await startServer(place, { delivery: { ...FAST, pollMs: 20 } });
+      cleanup.push(() => t2.app.close());
+      rx.respond = () => ({ hangMs: 5 + Math.floor(Math.random() * 20) });
+      const id = await hook(t, rx, '/shared', { events: [] });
+      // t2 learns of the sink created through t at its next poll (sinks.generation).
+      await sleep(200);
+      const writes = [];
+      for (let i = 0; i < 30; i++) writes.push(toggle(i % 2 ? t : t2, i % 4 < 2, i % 3 ? 'production' : 'development'));
+      await Promise.all(writes);
+      const queued = await rows(t, id);
+      expect(queued.length).toBeGreaterThan(10);
+      await waitFor('all delivered', async () => (await rows(t, id)).every((r) => r.status === 'delivered'), 20_000);
+      const ids = rx.requests.filter((r) => r.url === '/shared').map((r) => r.headers['x-switchyard-delivery']);
+      expect(ids.length).toBe(queued.length);
+      expect(new Set(ids).size).toBe(ids.length);
+    });
+  }
 });
