@@ -16,6 +16,7 @@ const TYPE_WORDS: Record<string, string> = {
   'feature-strategy-removed': 'Strategy removed',
   'feature-variants-updated': 'Variants changed',
   'feature-dependencies-updated': 'Dependencies changed',
+  'feature-imported': 'Flag imported',
   'features-imported': 'Flags imported',
   'segment-created': 'Segment created',
   'segment-updated': 'Segment changed',
@@ -28,6 +29,20 @@ const TYPE_WORDS: Record<string, string> = {
   'environment-deleted': 'Environment deleted',
   'api-token-created': 'API token created',
   'api-token-deleted': 'API token revoked',
+  'release-plan-created': 'Release plan created',
+  'release-plan-deleted': 'Release plan deleted',
+  'release-started': 'Release started',
+  'release-milestone-advanced': 'Release advanced',
+  'release-paused': 'Release paused',
+  'release-resumed': 'Release resumed',
+  'release-rolled-back': 'Release rolled back',
+  'release-completed': 'Release completed',
+  'release-template-created': 'Release template created',
+  'release-template-updated': 'Release template changed',
+  'release-template-deleted': 'Release template deleted',
+  'sink-created': 'Notification sink added',
+  'sink-updated': 'Notification sink changed',
+  'sink-deleted': 'Notification sink removed',
 };
 
 export const KNOWN_EVENT_TYPES = Object.keys(TYPE_WORDS);
