@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   addPlugInCheck,
-  DEFAULT_BUCKETS_MS,
   emptyPlugInStats,
   fnchPmf,
   initialState,
@@ -16,44 +15,8 @@ import {
   type GuardianState,
   type PlugInStats,
 } from '../src/releases/guardian/index.js';
+import { rng, binomial, hist, batch } from './guardian-sampling.js';
 
-// ---------------------------------------------------------------- seeded sampling
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function binomial(r: () => number, n: number, p: number): number {
-  if (n === 0 || p <= 0) return 0;
-  if (p >= 1) return n;
-  if (p > 0.5) return n - binomial(r, n, 1 - p);
-  let k = 0;
-  let pk = Math.pow(1 - p, n);
-  let cdf = pk;
-  const u = r();
-  while (u > cdf && k < n) {
-    pk *= ((n - k) / (k + 1)) * (p / (1 - p));
-    k++;
-    cdf += pk;
-  }
-  return k;
-}
-const batch = (at: number, canary: [number, number], control: [number, number]): GuardianBatch => ({
-  at,
-  canary: { requests: canary[0], errors: canary[1] },
-  control: { requests: control[0], errors: control[1] },
-});
-const SIZE = DEFAULT_BUCKETS_MS.length + 1;
-const hist = (total: number, slow = 0) => {
-  const h = new Array<number>(SIZE).fill(0);
-  h[DEFAULT_BUCKETS_MS.indexOf(100)] = total - slow;
-  h[DEFAULT_BUCKETS_MS.indexOf(1000)] = slow;
-  return h;
-};
 /** Sums of a list of checks, computed from scratch. */
 const statsOf = (checks: Array<[number, number, number, number]>): PlugInStats => {
   const s = emptyPlugInStats();

@@ -68,3 +68,24 @@ export const healthy = (requests: number, rate = 0.01): Partial<CohortCounts> =>
 
 /** A test gate: small minimum traffic, errors only (no latency warm-up), no SRM unless asked. */
 export const TEST_GATE = { minCanaryRequests: 50, minControlRequests: 50, latency: false as const, srm: false as const };
+
+/** A streamed response body as text: `until(re)` reads on until the text so far matches (5 s at most). */
+export function streamedText(res: Response) {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  return {
+    get text() {
+      return text;
+    },
+    async until(re: RegExp): Promise<boolean> {
+      const deadline = Date.now() + 5000;
+      while (!re.test(text) && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value);
+      }
+      return re.test(text);
+    },
+  };
+}

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ADMIN, api, testDatabase, type TestDatabase } from './harness.js';
 import { describeEachDialect } from './dialects.js';
-import { createFlag, healthy, releaseApp, TEST_GATE, type ReleaseApp } from './releases-harness.js';
+import { createFlag, healthy, releaseApp, streamedText, TEST_GATE, type ReleaseApp } from './releases-harness.js';
 import { createProject } from './fixtures.js';
 import { DEFAULT_BUCKETS_MS } from '../src/releases/guardian/index.js';
 
@@ -115,32 +115,19 @@ describeEachDialect('release plan series, project filter, stream over the sessio
     const ac = new AbortController();
     const res = await open({ cookie }, ac);
     expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    const until = async (re: RegExp) => {
-      const deadline = Date.now() + 5000;
-      while (!re.test(text) && Date.now() < deadline) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += decoder.decode(value);
-      }
-      return re.test(text);
-    };
-    expect(await until(/"state":"draft"/)).toBe(true);
+    const body = streamedText(res);
+    expect(await body.until(/"state":"draft"/)).toBe(true);
     await api(t, 'POST', `/api/admin/releases/${plan.id}/start`, {});
-    expect(await until(/"state":"running"/)).toBe(true);
+    expect(await body.until(/"state":"running"/)).toBe(true);
     ac.abort();
 
     // The list's stream too, filtered by project.
     const ac2 = new AbortController();
     const all = await open({ cookie }, ac2, '/api/admin/releases/stream?project=default');
     expect(all.status).toBe(200);
-    const r2 = all.body!.getReader();
-    let t2 = '';
-    const deadline = Date.now() + 5000;
-    while (!t2.includes(plan.id) && Date.now() < deadline) t2 += decoder.decode((await r2.read()).value);
-    expect(t2).toContain(plan.id);
+    const listed = streamedText(all);
+    await listed.until(new RegExp(plan.id));
+    expect(listed.text).toContain(plan.id);
     ac2.abort();
   });
 });

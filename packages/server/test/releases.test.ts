@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { api, testDatabase, type TestDatabase } from './harness.js';
 import { describeEachDialect } from './dialects.js';
-import { createFlag, flagEnv, releaseApp, TEST_GATE, type ReleaseApp } from './releases-harness.js';
+import { createFlag, flagEnv, releaseApp, streamedText, TEST_GATE, type ReleaseApp } from './releases-harness.js';
 import { StaleVersion } from '../src/releases/service.js';
 
 const revision = async (t: ReleaseApp, env = 'production') =>
@@ -255,22 +255,11 @@ describeEachDialect('release plans', (dialect) => {
     const res = await fetch(`${address}/api/admin/releases/${plan.id}/stream`, { headers: { authorization: 'test-admin-token' }, signal: ac.signal });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    const until = async (re: RegExp) => {
-      const deadline = Date.now() + 5000;
-      while (!re.test(text) && Date.now() < deadline) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += decoder.decode(value);
-      }
-      return re.test(text);
-    };
-    expect(await until(/"state":"draft"/)).toBe(true);
+    const body = streamedText(res);
+    expect(await body.until(/"state":"draft"/)).toBe(true);
     await api(t, 'POST', `/api/admin/releases/${plan.id}/start`, {});
-    expect(await until(/"state":"running"/)).toBe(true);
-    expect(text).toMatch(/event: plan\nid: [^\n]+:1\n/);
+    expect(await body.until(/"state":"running"/)).toBe(true);
+    expect(body.text).toMatch(/event: plan\nid: [^\n]+:1\n/);
     ac.abort();
     expect((await api(t, 'GET', '/api/admin/releases/nope/stream')).status).toBe(404);
   });

@@ -27,6 +27,23 @@ describeEachDialect('notification delivery queue', (dialect) => {
   const hook = async (t: BuiltApp, rx: Receiver, path: string, extra: object = {}) =>
     (await api(t, 'POST', P, { name: path, type: 'webhook', events: ['feature-environment-*'], config: { url: `${rx.url}${path}` }, ...extra })).body.id as string;
   const rows = (t: BuiltApp, sinkId: string) => t.services.storage.db.selectFrom('deliveries').selectAll().where('sink_id', '=', sinkId).orderBy('id').execute();
+  /** A row some worker claimed (`sending`, attempt 1) for an event in staging, its lease ending at `leaseEnd`. */
+  const claimedRow = (t: BuiltApp, sinkId: string, type: string, leaseEnd: number) =>
+    t.services.storage.db
+      .insertInto('deliveries')
+      .values({
+        sink_id: sinkId,
+        event_id: null,
+        payload: JSON.stringify({ id: 0, type, actor: 'x', project: 'default', environment: 'staging', flag: 'f', before: null, after: null, createdAt: new Date().toISOString() }),
+        attempt: 1,
+        next_attempt_at: new Date(leaseEnd).toISOString(),
+        status: 'sending',
+        last_error: null,
+        created_at: new Date().toISOString(),
+        delivered_at: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
   const toggle = (t: BuiltApp, on: boolean, env = 'production') => api(t, 'POST', `/api/admin/flags/f/environments/${env}/${on ? 'on' : 'off'}`);
 
   it('retries a failing receiver with backoff, then records the success', async () => {
@@ -106,40 +123,12 @@ describeEachDialect('notification delivery queue', (dialect) => {
     expect(rx.requests).toHaveLength(0);
     expect((await rows(t, id)).map((r) => r.status)).toEqual(['pending', 'pending', 'pending']);
     // A row a crashed worker left mid-send, its claim long lapsed.
-    const lapsed = await t.services.storage.db
-      .insertInto('deliveries')
-      .values({
-        sink_id: id,
-        event_id: null,
-        payload: JSON.stringify({ id: 0, type: 'feature-environment-enabled', actor: 'x', project: 'default', environment: 'staging', flag: 'f', before: null, after: null, createdAt: new Date().toISOString() }),
-        attempt: 1,
-        next_attempt_at: new Date(Date.now() - 1000).toISOString(),
-        status: 'sending',
-        last_error: null,
-        created_at: new Date().toISOString(),
-        delivered_at: null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const lapsed = await claimedRow(t, id, 'feature-environment-enabled', Date.now() - 1000);
     // And one whose claim still holds: on SQLite (one process owns the file) it is put back at start;
     // on PostgreSQL another replica may be sending it, so it is left alone until its lease lapses,
     // and the sink's newer deliveries wait behind it (one sink's messages go out in order).
     const leaseEnd = Date.now() + 1_500;
-    const held = await t.services.storage.db
-      .insertInto('deliveries')
-      .values({
-        sink_id: id,
-        event_id: null,
-        payload: JSON.stringify({ id: 0, type: 'feature-environment-disabled', actor: 'x', project: 'default', environment: 'staging', flag: 'f', before: null, after: null, createdAt: new Date().toISOString() }),
-        attempt: 1,
-        next_attempt_at: new Date(leaseEnd).toISOString(),
-        status: 'sending',
-        last_error: null,
-        created_at: new Date().toISOString(),
-        delivered_at: null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const held = await claimedRow(t, id, 'feature-environment-disabled', leaseEnd);
     await t.app.close();
     const t2 = await startServer(place, { delivery: FAST });
     cleanup.push(() => t2.app.close());
